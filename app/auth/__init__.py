@@ -1,0 +1,111 @@
+"""Sign-in: OpenID Connect, the loopback-only development sign-in, sessions and API tokens."""
+
+from __future__ import annotations
+
+import functools
+import ipaddress
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, request, session
+
+from app.access import Principal
+from app.auth.identity import principal_for
+from app.auth.sessions import user_for_api_token, user_for_session
+from app.db import get_session
+from app.errors import NotSignedIn
+from app.models import User
+
+F = TypeVar("F", bound=Callable[..., Any])
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def bearer_token() -> str | None:
+    """Return the Bearer token of this request, if any."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def load_user() -> None:
+    """Find who is asking: a browser session, or an API token sent as Bearer."""
+    g.user = None
+    g.auth_method = None
+    token = bearer_token()
+    if token is not None:
+        g.user = user_for_api_token(get_session(), token)
+        g.auth_method = "token" if g.user else None
+    elif "sid" in session:
+        g.user = user_for_session(get_session(), session.get("sid"))
+        g.auth_method = "session" if g.user else None
+    g.principal = principal_for(g.user, current_app.config)
+
+
+def current_user() -> User | None:
+    """Return the signed-in user of this request, or None."""
+    user: User | None = g.get("user")
+    return user
+
+
+def current_principal() -> Principal:
+    """Return who is asking, for the access policy."""
+    principal: Principal = g.principal
+    return principal
+
+
+def require_user() -> User:
+    """Return the signed-in user.
+
+    :raise 401: nobody is signed in.
+    """
+    user = current_user()
+    if user is None:
+        raise NotSignedIn("Sign in to continue.")
+    return user
+
+
+def login_required(view: F) -> F:
+    """Send signed-out visitors to sign-in (HTML) or answer 401 (API)."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        require_user()
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def is_loopback_request() -> bool:
+    """Say whether the request came from and was addressed to a loopback address."""
+    try:
+        remote = ipaddress.ip_address(request.remote_addr or "")
+    except ValueError:
+        return False
+    host = (request.host or "").rsplit(":", 1)[0] if not request.host.startswith("[") else (
+        request.host.split("]")[0] + "]")
+    return remote.is_loopback and host.lower() in LOOPBACK_HOSTS
+
+
+def dev_login_available() -> bool:
+    """Say whether the development sign-in may be offered for this request."""
+    return bool(current_app.config["DEV_LOGIN"]) and is_loopback_request()
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Return ``target`` if it is a local path on this server, else ``default``."""
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
+        return default
+    return target
+
+
+def init_app(app: Flask) -> None:
+    """Load the user before every request and register the sign-in routes."""
+    from app.auth import oidc, views
+
+    app.before_request(load_user)
+    oidc.init_app(app)
+    app.register_blueprint(views.bp)

@@ -1,0 +1,107 @@
+"""Who may sign in, who is an admin, and keeping user rows in step with the identity provider."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.access import Principal
+from app.models import Group, User, utcnow
+
+DEV_ISSUER = "sitewright:dev"
+CLI_ISSUER = "sitewright:cli"
+
+
+class MembershipRefused(Exception):
+    """The identity is valid but not a member of this workspace; the message says why."""
+
+
+def check_membership(email: str, groups: Iterable[str], settings: Mapping[str, Any]) -> None:
+    """Refuse e-mail domains and missing groups the workspace does not admit.
+
+    :raise MembershipRefused: with a message naming the rule that refused.
+    """
+    if not email or "@" not in email:
+        raise MembershipRefused("Your identity provider did not send an e-mail address.")
+    domain = email.rsplit("@", 1)[1].lower()
+    allowed = settings["ALLOWED_EMAIL_DOMAINS"]
+    if allowed and domain not in allowed:
+        raise MembershipRefused(f"Accounts from {domain} are not members of this workspace.")
+    required = settings["REQUIRED_GROUP"]
+    if required and required not in set(groups):
+        raise MembershipRefused(f"You need to be in the group {required!r} to use Sitewright; "
+                                "ask your administrator.")
+
+
+def is_admin(user: User, settings: Mapping[str, Any]) -> bool:
+    """Say whether the user is an admin by e-mail or by group."""
+    if user.email.lower() in settings["ADMINS"]:
+        return True
+    group = settings["ADMIN_GROUP"]
+    return bool(group) and group in user.group_names
+
+
+def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
+    """Describe a user for the access policy."""
+    if user is None:
+        return Principal(id=None)
+    return Principal(id=user.id, email=user.email, is_admin=is_admin(user, settings),
+                     is_active=user.is_active, groups=frozenset(user.group_names))
+
+
+def _groups(session: Session, names: Iterable[str]) -> list[Group]:
+    wanted = sorted({name.strip() for name in names if name and name.strip()})[:200]
+    existing = {g.name: g for g in session.scalars(select(Group).where(Group.name.in_(wanted)))}
+    for name in wanted:
+        if name not in existing:
+            existing[name] = Group(name=name[:200])
+            session.add(existing[name])
+    return [existing[name] for name in wanted]
+
+
+def upsert_user(
+    session: Session, *, issuer: str, subject: str, email: str, name: str,
+    groups: Iterable[str] | None, login: bool = True,
+) -> User:
+    """Create or update the user keyed by (issuer, subject); groups are replaced when given."""
+    user = session.scalars(
+        select(User).where(User.issuer == issuer, User.subject == subject)
+    ).first()
+    if user is None:
+        # A user provisioned from the command line becomes this identity on first sign-in.
+        user = session.scalars(
+            select(User).where(User.issuer == CLI_ISSUER, User.email == email.lower())
+        ).first()
+        if user is not None:
+            user.issuer, user.subject = issuer, subject
+    if user is None:
+        user = User(issuer=issuer, subject=subject, email=email.lower(), name=name or email)
+        session.add(user)
+    else:
+        user.email, user.name = email.lower(), name or user.name
+    if groups is not None:
+        user.groups = _groups(session, groups)
+    if login:
+        user.last_login_at = utcnow()
+    return user
+
+
+def provision_user(
+    session: Session, *, email: str, name: str = "", groups: Iterable[str] | None = None
+) -> User:
+    """Return the user with this e-mail, creating a placeholder that adopts the first sign-in."""
+    email = email.strip().lower()
+    user = session.scalars(
+        select(User).where(User.email == email).order_by(User.last_login_at.desc().nulls_last(), User.id)
+    ).first()
+    if user is None:
+        return upsert_user(session, issuer=CLI_ISSUER, subject=email, email=email,
+                           name=name or email.split("@")[0], groups=groups, login=False)
+    if name:
+        user.name = name
+    if groups is not None:
+        user.groups = _groups(session, groups)
+    return user

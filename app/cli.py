@@ -1,0 +1,171 @@
+"""The ``sitewright`` command: run, db upgrade, token create, demo."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from pathlib import Path
+from typing import Any
+
+import click
+from alembic import command
+from alembic.config import Config
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from gunicorn.app.base import BaseApplication
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    """Return an Alembic config pointing at our migrations and the given database."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade_database(app: Flask) -> None:
+    """Create or migrate the database to the newest schema."""
+    command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return all(ipaddress.ip_address(info[4][0]).is_loopback
+                   for info in socket.getaddrinfo(host, None))
+    except (OSError, ValueError):
+        return False
+
+
+db_group = click.Group("db", help="Database commands.")
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Create or migrate the database."""
+    upgrade_database(current_app)
+    click.echo("Database is up to date.")
+
+
+token_group = click.Group("token", help="Personal API tokens.")
+
+
+@token_group.command("create")
+@click.option("--email", required=True, help="The user's e-mail (created if needed).")
+@click.option("--name", "user_name", default="", help="The user's display name.")
+@click.option("--group", "groups", multiple=True, help="A group of the user (repeatable).")
+@click.option("--token-name", default="cli", help="A label for the token.")
+@with_appcontext
+def token_create(email: str, user_name: str, groups: tuple[str, ...], token_name: str) -> None:
+    """Create the user if needed and print a new API token alone on the last line."""
+    from app import audit
+    from app.auth.identity import provision_user
+    from app.auth.sessions import create_api_token
+    from app.db import get_db
+
+    with get_db().transaction() as session:
+        user = provision_user(session, email=email, name=user_name,
+                              groups=list(groups) if groups else None)
+        session.flush()
+        row, token = create_api_token(session, user, token_name)
+        session.flush()
+        audit.track_event(session, audit.TokenCreated(data={"token": row.prefix, "via": "cli"}),
+                          actor=user)
+    click.echo(f"Token for {email} (keep it secret; it is shown once):")
+    click.echo(token)
+
+
+@click.command("demo")
+@with_appcontext
+def demo() -> None:
+    """Load the demo workspace (idempotent)."""
+    from app.demo import load_demo
+    from app.services.wiring import get_deps
+
+    for line in load_demo(get_deps()):
+        click.echo(line)
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--threads", default=8, show_default=True, type=int)
+@with_appcontext
+def run(host: str, port: int, threads: int) -> None:
+    """Run the server on the embedded defaults (migrates the database first)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if app.config["DEV_LOGIN"] and not _is_loopback(host):
+        raise click.UsageError("The development sign-in only runs on a loopback address; "
+                               "use --host 127.0.0.1 or turn SITEWRIGHT_DEV_LOGIN off.")
+    upgrade_database(app)
+    if app.config["DEMO"]:
+        from app.demo import load_demo
+        from app.services.wiring import get_deps
+
+        for line in load_demo(get_deps()):
+            click.echo(line)
+    click.echo(f"Sitewright on http://{host}:{port}/"
+               + ("  (development sign-in at /auth/dev)" if app.config["DEV_LOGIN"] else ""))
+    EmbeddedServer(host, port, threads).run()
+
+
+class EmbeddedServer(BaseApplication):  # type: ignore[misc]
+    """gunicorn with one worker process and a thread pool: the embedded default.
+
+    One process keeps the in-process job pool the only runner, so no job runs twice.
+    """
+
+    def __init__(self, host: str, port: int, threads: int) -> None:
+        self.bind = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        self.threads = threads
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in {"bind": self.bind, "workers": 1, "worker_class": "gthread",
+                           "threads": self.threads, "timeout": 120,
+                           "accesslog": "-"}.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> Flask:
+        from app import create_app
+        from app.services.wiring import get_deps, start_jobs
+
+        app = create_app()
+        with app.app_context():
+            start_jobs(get_deps())
+        return app
+
+
+def _create_app(*_args: Any, **_kwargs: Any) -> Flask:
+    from app import create_app
+
+    return create_app()
+
+
+class SitewrightGroup(FlaskGroup):
+    """The Flask CLI group with our commands and without Flask's own 'run'."""
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name == "run":
+            return run
+        return super().get_command(ctx, name)
+
+
+cli = SitewrightGroup(create_app=_create_app, add_default_commands=False,
+                      add_version_option=False, load_dotenv=False,
+                      help="Sitewright: prompt plus files become a governed internal site.")
+for item in (db_group, token_group, demo, run):
+    cli.add_command(item)
+
+
+def init_app(app: Flask) -> None:
+    """Let ``flask --app app`` find the same commands."""
+    for item in (db_group, token_group, demo):
+        app.cli.add_command(item)
+
+
+def main() -> None:
+    """Entry point of the ``sitewright`` console script."""
+    cli.main(prog_name="sitewright")

@@ -1,0 +1,108 @@
+"""Database engine and sessions.
+
+SQLite is the embedded default. Several threads and processes write to it, so write transactions
+start with ``BEGIN IMMEDIATE`` (a deferred transaction that reads and then writes can fail at once
+with "database is locked" when another writer got in between; an immediate one waits its turn).
+Read transactions stay deferred so readers never block each other under WAL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from flask import Flask, g, request
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.orm import Session, sessionmaker
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us issue BEGIN ourselves instead of the driver's implicit deferred BEGIN.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000",
+                       "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        immediate = connection.get_execution_options().get("sitewright_write", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+class Database:
+    """One engine and two session factories: deferred reads and immediate writes."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.url = url
+        self.engine = create_engine(url, **kwargs)
+        self.is_sqlite = self.engine.dialect.name == "sqlite"
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        write_engine = self.engine.execution_options(sitewright_write=True)
+        self._read = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._write = sessionmaker(bind=write_engine, expire_on_commit=False)
+
+    def session(self, *, write: bool = False) -> Session:
+        """Open a session; ``write=True`` when the transaction will change data."""
+        return (self._write if write else self._read)()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Run a write transaction outside a request: commit on success, roll back on error."""
+        session = self.session(write=True)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        """Raise if the database cannot answer a trivial query."""
+        with self.engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+
+def get_db() -> Database:
+    """Return the application's database."""
+    from flask import current_app
+
+    database: Database = current_app.extensions["sitewright.db"]
+    return database
+
+
+def get_session() -> Session:
+    """Return this request's session: a write session for POST/PUT/PATCH/DELETE."""
+    if "db_session" not in g:
+        g.db_session = get_db().session(write=request.method in UNSAFE_METHODS)
+    session: Session = g.db_session
+    return session
+
+
+def init_app(app: Flask) -> None:
+    """Create the engine and close each request's session when the request ends."""
+    app.extensions["sitewright.db"] = Database(app.config["DATABASE_URL"])
+
+    @app.teardown_appcontext
+    def close_session(error: BaseException | None) -> None:
+        session: Session | None = g.pop("db_session", None)
+        if session is not None:
+            if error is not None:
+                session.rollback()
+            session.close()

@@ -1,0 +1,235 @@
+"""Running one generation job: read files, draft, check (one repair), render, save a version.
+
+Each step is written to the job row first, so the progress page shows where it is and a failure
+leaves the saved inputs (prompt, files) and every earlier version untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.ingest import IngestedFile, IngestError, ingest, render_digest
+from app.llm import Draft, DraftRequest, LLMError
+from app.models import Job, Site, SiteVersion, Source, UsageRecord, User, utcnow
+from app.render import PageContext
+from app.services import Deps
+from app.site_template import SiteTemplate
+from app.validation import validate_content
+
+log = logging.getLogger(__name__)
+
+STEPS = ("reading files", "drafting", "checking", "rendering")
+
+
+class GenerationFailed(Exception):
+    """The job cannot produce a valid version; the message is shown to the user."""
+
+
+@dataclass
+class Inputs:
+    """What a job reads: its template, prompt, source rows and the files they hold."""
+
+    template: SiteTemplate
+    prompt: str
+    sources: list[Source]
+    files: list[IngestedFile]
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Return every uploaded table by name."""
+        return {table.name: table.frame for file in self.files for table in file.tables}
+
+    @property
+    def columns(self) -> dict[str, list[str]]:
+        """Return every uploaded table's column names by table name."""
+        return {name: [str(c) for c in frame.columns] for name, frame in self.tables.items()}
+
+
+def _set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
+    with deps.db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            raise GenerationFailed("The job was deleted.")
+        job.step = step
+        for key, value in fields.items():
+            setattr(job, key, value)
+
+
+def _load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
+    template = deps.registry.get(job.site.template)
+    if template is None:
+        raise GenerationFailed(f"The template {job.site.template!r} is no longer installed; "
+                               "ask an admin.")
+    sources = [session.get(Source, source_id) for source_id in job.source_ids]
+    present = [source for source in sources if source is not None]
+    files = []
+    for source in present:
+        try:
+            files.append(ingest(source.filename, deps.blobs.get(source.sha256),
+                                deps.ingest_limits))
+        except (OSError, IngestError) as exc:
+            raise GenerationFailed(f"Could not read {source.filename} again: {exc}") from exc
+    return Inputs(template, job.prompt, present, files)
+
+
+def _record_usage(deps: Deps, job: Job, draft: Draft, kind: str) -> None:
+    if draft.offline:
+        return
+    with deps.db.transaction() as session:
+        session.add(UsageRecord(user_id=job.created_by_id, site_id=job.site_id, job_id=job.id,
+                                kind=kind, model=draft.model, tokens_in=draft.tokens_in,
+                                tokens_out=draft.tokens_out))
+
+
+def _problems(inputs: Inputs, draft: Draft) -> list[str]:
+    if draft.content is None:
+        return [f"the answer was not a JSON object: {draft.parse_error or 'unreadable'}"]
+    return validate_content(inputs.template, draft.content, inputs.columns)
+
+
+def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any], list[Draft]]:
+    """Ask the provider for content; repair once with the validation errors.
+
+    :raise GenerationFailed: no valid content after the repair attempt.
+    """
+    digest = render_digest(inputs.files, deps.settings["DIGEST_TOKEN_BUDGET"])
+    request = DraftRequest(template=inputs.template.spec, prompt=inputs.prompt, digest=digest,
+                           files=inputs.files)
+    drafts = []
+    _set_step(deps, job.id, "drafting")
+    draft = deps.provider.draft(request)
+    drafts.append(draft)
+    _record_usage(deps, job, draft, "generate")
+    _set_step(deps, job.id, "checking")
+    errors = _problems(inputs, draft)
+    if errors:
+        log.info("job %s: %d validation errors, asking for one repair", job.id, len(errors))
+        _set_step(deps, job.id, "repairing")
+        draft = deps.provider.draft(replace(request, previous_output=draft.raw, errors=errors))
+        drafts.append(draft)
+        _record_usage(deps, job, draft, "repair")
+        errors = _problems(inputs, draft)
+    if errors or draft.content is None:
+        shown = "; ".join(errors[:3])
+        raise GenerationFailed(
+            "The model's answer did not fit the template, even after one repair attempt "
+            f"({shown}). Your prompt and files are saved: press Retry, or reword the prompt."
+        )
+    return draft.content, drafts
+
+
+def _page_context(site: Site, version: SiteVersion, sources: Sequence[Source]) -> PageContext:
+    return PageContext(
+        site={"name": site.name, "owner_name": site.owner.name, "owner_email": site.owner.email,
+              "department": site.department, "expires_on": site.expires_on.isoformat(),
+              "data_source_note": site.data_source_note, "purpose": site.purpose},
+        version={"number": version.number, "created_at": version.created_at.strftime(
+                 "%Y-%m-%d %H:%M UTC"), "model": version.model, "offline": version.offline,
+                 "author": version.author.name},
+        sources=[{"filename": s.filename, "kind": s.kind, "sha256": s.sha256,
+                  "size_label": _size_label(s.size), "uploader": s.uploader.name}
+                 for s in sources],
+    )
+
+
+def _size_label(size: int) -> str:
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / 1024 / 1024:.1f} MB"
+
+
+def save_version(
+    deps: Deps, job: Job, inputs: Inputs, content: dict[str, Any], drafts: Sequence[Draft]
+) -> int:
+    """Render the page, then store the immutable version and mark the job succeeded."""
+    _set_step(deps, job.id, "rendering")
+    with deps.db.transaction() as session:
+        site = session.get(Site, job.site_id)
+        author = session.get(User, job.created_by_id)
+        assert site is not None and author is not None
+        sources = [s for s in (session.get(Source, sid) for sid in job.source_ids) if s]
+        number = site.latest_version + 1
+        last = drafts[-1]
+        version = SiteVersion(
+            site_id=site.id, number=number, content=content, template=inputs.template.name,
+            template_version=inputs.template.version, instruction_kind="prompt",
+            instruction=job.prompt, model=last.model, offline=last.offline,
+            tokens_in=sum(d.tokens_in for d in drafts),
+            tokens_out=sum(d.tokens_out for d in drafts), author=author, created_at=utcnow(),
+            sources=sources,
+        )
+        html = deps.renderer.render(inputs.template, content,
+                                    _page_context(site, version, sources), inputs.tables)
+        deps.pages.write(site.id, number, html)
+        session.add(version)
+        site.latest_version = number
+        row = session.get(Job, job.id)
+        assert row is not None
+        row.status, row.step, row.version, row.finished_at = "succeeded", "done", number, utcnow()
+        audit.track_event(session, audit.VersionCreated(data={
+            "job_id": job.id, "instruction_kind": "prompt", "model": version.model,
+            "tokens_in": version.tokens_in, "tokens_out": version.tokens_out,
+            "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
+        }), actor=author, site=site, version=number)
+    return number
+
+
+def fail_job(deps: Deps, job_id: str, message: str) -> None:
+    """Mark the job failed with a message for the user; inputs and versions stay."""
+    with deps.db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.status, job.error, job.finished_at = "failed", message, utcnow()
+        actor = session.get(User, job.created_by_id)
+        audit.track_event(session, audit.GenerationFailed(data={
+            "job_id": job.id, "step": job.step, "error": message}), actor=actor, site=job.site)
+
+
+def run_generation(deps: Deps, job_id: str) -> None:
+    """Run one queued job to a new version, or to a clear failure."""
+    with deps.db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None or job.status not in ("queued",):
+            log.info("job %s is not queued; skipping", job_id)
+            return
+        job.status, job.step, job.started_at = "running", "reading files", utcnow()
+        job.attempts += 1
+    session = deps.db.session()
+    try:
+        job = session.get(Job, job_id)
+        assert job is not None
+        inputs = _load_inputs(deps, session, job)
+        content, drafts = draft_content(deps, job, inputs)
+        save_version(deps, job, inputs, content, drafts)
+    except (GenerationFailed, LLMError) as exc:
+        fail_job(deps, job_id, str(exc))
+    except Exception:
+        log.exception("job %s failed unexpectedly", job_id)
+        fail_job(deps, job_id, "Something went wrong on the server while making this version. "
+                 "Your prompt and files are saved: press Retry; if it fails again, tell an admin.")
+    finally:
+        session.close()
+
+
+def recover_jobs(deps: Deps) -> list[str]:
+    """At start-up: fail jobs a stopped process left running, and return the queued ones."""
+    from sqlalchemy import select
+
+    with deps.db.transaction() as session:
+        stuck = session.scalars(select(Job).where(Job.status == "running")).all()
+        for job in stuck:
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = ("The server restarted while this version was being made. "
+                         "Your prompt and files are saved: press Retry.")
+        queued = session.scalars(select(Job.id).where(Job.status == "queued")).all()
+    return list(queued)

@@ -1,0 +1,252 @@
+"""Creating sites, retrying their generation and publishing their versions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app import audit
+from app.access import Action, Principal, can
+from app.errors import BadInput, Conflict, NotFound, TooLarge
+from app.ingest import ACCEPTED_EXTENSIONS, IngestedFile, IngestError, ingest, safe_filename
+from app.models import Job, Site, SiteVersion, Source, User
+from app.services import Deps
+
+CATEGORIES = ("customer", "finance", "legal", "security", "employee")
+AUDIENCES = ("owner", "workspace")
+MAX_PROMPT_CHARS = 8000
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file as it arrived with a request."""
+
+    filename: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class NewSite:
+    """What a builder asks for: template, prompt, files and the site's metadata."""
+
+    template: str
+    prompt: str
+    name: str
+    department: str
+    expires_on: dt.date | None
+    data_source_note: str = ""
+    categories: Sequence[str] = ()
+    purpose: str = ""
+
+
+def slugify(name: str) -> str:
+    """Return a URL slug: lowercase words from the name plus a random suffix."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    words = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:40].strip("-")
+    return f"{words or 'site'}-{secrets.token_hex(3)}"
+
+
+def parse_date(raw: str | None, field: str = "expires_on") -> dt.date | None:
+    """Parse YYYY-MM-DD, or raise BadInput naming the field."""
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw.strip())
+    except ValueError as exc:
+        raise BadInput(f"{field} must be a date like 2027-03-31.") from exc
+
+
+def default_expiry(settings: dict[str, object], today: dt.date | None = None) -> dt.date:
+    """Return the expiry date prefilled for a new site."""
+    days = int(settings["DEFAULT_EXPIRY_DAYS"])  # type: ignore[call-overload]
+    return (today or dt.date.today()) + dt.timedelta(days=days)
+
+
+def check_expiry(expires_on: dt.date, settings: dict[str, object]) -> None:
+    """Refuse an expiry date in the past or beyond the admins' maximum."""
+    today = dt.date.today()
+    latest = today + dt.timedelta(days=int(settings["MAX_EXPIRY_DAYS"]))  # type: ignore[call-overload]
+    if expires_on <= today:
+        raise BadInput("The expiry date must be in the future.")
+    if expires_on > latest:
+        raise BadInput(f"The expiry date can be at most {latest.isoformat()} "
+                       f"({settings['MAX_EXPIRY_DAYS']} days from today).")
+
+
+def read_uploads(deps: Deps, uploads: Sequence[Upload]) -> list[IngestedFile]:
+    """Read every upload, refusing the whole request with a clear message if one is bad."""
+    if len(uploads) > deps.settings["MAX_FILES"]:
+        raise BadInput(f"At most {deps.settings['MAX_FILES']} files can be uploaded at once.")
+    names = [safe_filename(upload.filename) for upload in uploads]
+    if len(set(names)) != len(names):
+        raise BadInput("Two files have the same name; rename one and upload again.")
+    files = []
+    for upload in uploads:
+        if len(upload.data) > deps.ingest_limits.max_file_bytes:
+            raise TooLarge(f"{safe_filename(upload.filename)} is larger than "
+                           f"{deps.settings['MAX_FILE_MB']} MB; upload a smaller extract.")
+        try:
+            files.append(ingest(upload.filename, upload.data, deps.ingest_limits))
+        except IngestError as exc:
+            raise BadInput(str(exc)) from exc
+    return files
+
+
+def suggest_source_note(files: Sequence[IngestedFile]) -> str:
+    """Describe the uploaded files for the data-source note."""
+    parts = []
+    for file in files:
+        if file.kind == "table":
+            rows = sum(len(table.frame) for table in file.tables)
+            parts.append(f"{file.filename} ({rows} rows)")
+        else:
+            parts.append(file.filename)
+    return "Uploaded files: " + ", ".join(parts) + "." if parts else ""
+
+
+def create_site(
+    session: Session, deps: Deps, owner: User, request: NewSite, uploads: Sequence[Upload]
+) -> tuple[Site, Job]:
+    """Persist a new site, its files and a queued generation job; the caller submits the job.
+
+    :raise BadInput: unknown template, missing name, bad date or category, unreadable file.
+    """
+    template = deps.registry.get(request.template)
+    if template is None:
+        raise BadInput(f"Unknown template {request.template!r}; choose one of "
+                       f"{', '.join(deps.registry.names())}.")
+    name = request.name.strip()
+    if not name or len(name) > 200:
+        raise BadInput("Give the site a name (at most 200 characters).")
+    prompt = request.prompt.strip()
+    if not prompt and not uploads:
+        raise BadInput("Describe what the site should show, or upload at least one file.")
+    if len(prompt) > MAX_PROMPT_CHARS:
+        raise BadInput(f"The prompt is too long; keep it under {MAX_PROMPT_CHARS} characters.")
+    unknown = sorted(set(request.categories) - set(CATEGORIES))
+    if unknown:
+        raise BadInput(f"Unknown data categories: {', '.join(unknown)}; "
+                       f"use {', '.join(CATEGORIES)}.")
+    expires_on = request.expires_on or default_expiry(deps.settings)
+    check_expiry(expires_on, deps.settings)
+    files = read_uploads(deps, uploads)
+
+    site = Site(
+        slug=slugify(name), name=name, owner=owner, department=request.department.strip()[:100],
+        template=template.name, purpose=request.purpose.strip(), expires_on=expires_on,
+        data_source_note=(request.data_source_note.strip() or suggest_source_note(files)),
+        categories=sorted(set(request.categories)), audience="owner", status="draft",
+    )
+    session.add(site)
+    session.flush()
+    sources = []
+    for upload, file in zip(uploads, files, strict=True):
+        sha = deps.blobs.put(upload.data)
+        sources.append(Source(site_id=site.id, filename=file.filename, sha256=sha,
+                              size=len(upload.data), kind=file.kind, uploader=owner))
+    session.add_all(sources)
+    session.flush()
+    job = Job(id=str(uuid.uuid4()), site_id=site.id, kind="generate", prompt=prompt,
+              source_ids=[source.id for source in sources], created_by_id=owner.id)
+    session.add(job)
+    audit.track_event(session, audit.SiteCreated(data={
+        "template": template.name, "template_version": template.version,
+        "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
+        "expires_on": expires_on.isoformat(), "categories": site.categories,
+    }), actor=owner, site=site)
+    session.commit()
+    return site, job
+
+
+def get_site(session: Session, who: Principal, site_id: int, action: Action) -> Site:
+    """Return the site if ``who`` may do ``action``.
+
+    :raise 404: unknown, or not visible to ``who`` (never reveal that a site exists).
+    """
+    site = session.get(Site, site_id)
+    if site is None or not can(who, action, site):
+        raise NotFound("No such site, or it is not shared with you.")
+    return site
+
+
+def get_site_by_slug(session: Session, slug: str) -> Site | None:
+    """Return the site with this slug, or None."""
+    return session.scalars(select(Site).where(Site.slug == slug)).first()
+
+
+def get_version(session: Session, site: Site, number: int) -> SiteVersion:
+    """Return one version of a site.
+
+    :raise 404: no such version.
+    """
+    version = session.scalars(
+        select(SiteVersion).where(SiteVersion.site_id == site.id, SiteVersion.number == number)
+    ).first()
+    if version is None:
+        raise NotFound(f"Version {number} of this site does not exist.")
+    return version
+
+
+def get_job(session: Session, who: Principal, job_id: str) -> Job:
+    """Return a job of a site ``who`` may see drafts of.
+
+    :raise 404: unknown or not visible.
+    """
+    job = session.get(Job, job_id)
+    if job is None or not can(who, Action.VIEW_DRAFTS, job.site):
+        raise NotFound("No such job.")
+    return job
+
+
+def retry_job(session: Session, deps: Deps, job: Job, actor: User) -> Job:
+    """Queue a failed job again with the inputs saved when it was created.
+
+    :raise 409: the job has not failed.
+    """
+    if job.status != "failed":
+        raise Conflict("Only a failed generation can be retried.")
+    job.status, job.step, job.error = "queued", "queued", None
+    job.started_at = job.finished_at = None
+    audit.track_event(session, audit.GenerationRetried(data={"job_id": job.id}),
+                      actor=actor, site=job.site)
+    session.commit()
+    deps.runner.submit(job.id)
+    return job
+
+
+def publish_version(
+    session: Session, site: Site, number: int, actor: User, audience: str | None = None
+) -> Site:
+    """Make version ``number`` the published one, optionally setting the audience.
+
+    :raise 404: no such version.
+    :raise 400: unknown audience.
+    """
+    get_version(session, site, number)
+    if audience is not None and audience not in AUDIENCES:
+        raise BadInput(f"audience must be one of {', '.join(AUDIENCES)}.")
+    before = {"published_version": site.published_version, "audience": site.audience}
+    site.published_version = number
+    site.status = "published"
+    if audience is not None and audience != site.audience:
+        site.audience = audience
+        audit.track_event(session, audit.SharingChanged(data={
+            "before": before["audience"], "after": audience}), actor=actor, site=site)
+    audit.track_event(session, audit.VersionPublished(data={
+        "before": before["published_version"], "after": number}),
+        actor=actor, site=site, version=number)
+    session.commit()
+    return site
+
+
+def accepted_types_label() -> str:
+    """Return the accepted file extensions for messages and the upload form."""
+    return ", ".join(ACCEPTED_EXTENSIONS)

@@ -1,0 +1,183 @@
+"""JSON API under /api/v1, authenticated with personal API tokens (Bearer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, g, jsonify, request, url_for
+from sqlalchemy import or_, select
+from werkzeug.wrappers import Response
+
+from app.access import Action
+from app.auth import current_principal, require_user
+from app.db import get_session
+from app.errors import BadInput, NotSignedIn
+from app.extensions import csrf
+from app.models import Job, Site, SiteVersion
+from app.services import sites as site_service
+from app.services.wiring import get_deps
+from app.web.openapi import openapi_document
+from app.web.ui import job_state
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+# Only Bearer tokens authenticate here, never cookies, so cross-site forms cannot act: no CSRF.
+csrf.exempt(bp)
+
+
+@bp.before_request
+def require_token() -> None:
+    """Refuse requests without a valid Bearer token (except the OpenAPI document)."""
+    if request.endpoint == "api.openapi":
+        return
+    if g.get("auth_method") != "token":
+        raise NotSignedIn("Send a personal API token as 'Authorization: Bearer <token>'; "
+                          "create one with 'sitewright token create' or on /account/tokens.")
+
+
+def site_json(site: Site) -> dict[str, Any]:
+    """Describe a site for the API."""
+    return {
+        "id": site.id, "slug": site.slug,
+        "url": url_for("serve.site_page", slug=site.slug, _external=True),
+        "name": site.name, "owner": site.owner.email, "owner_name": site.owner.name,
+        "department": site.department, "template": site.template, "status": site.status,
+        "audience": site.audience, "categories": site.categories,
+        "expires_on": site.expires_on.isoformat(), "official": None,
+        "published_version": site.published_version, "latest_version": site.latest_version,
+        "data_source_note": site.data_source_note, "purpose": site.purpose,
+        "created_at": site.created_at.isoformat() + "Z",
+        "updated_at": site.updated_at.isoformat() + "Z",
+    }
+
+
+def version_json(version: SiteVersion, *, with_content: bool = False) -> dict[str, Any]:
+    """Describe a version and its provenance for the API."""
+    body: dict[str, Any] = {
+        "number": version.number, "created_at": version.created_at.isoformat() + "Z",
+        "author": version.author.email, "template": version.template,
+        "template_version": version.template_version,
+        "instruction": {"kind": version.instruction_kind, "text": version.instruction},
+        "model": version.model, "offline": version.offline,
+        "tokens": {"input": version.tokens_in, "output": version.tokens_out},
+        "sources": [{"filename": s.filename, "sha256": s.sha256, "size": s.size,
+                     "uploader": s.uploader.email} for s in version.sources],
+    }
+    if with_content:
+        body["content"] = version.content
+    return body
+
+
+def _json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadInput("Send a JSON object with Content-Type: application/json.")
+    return body
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI document for this API."""
+    return jsonify(openapi_document())
+
+
+@bp.get("/templates")
+def templates() -> Response:
+    """List the vetted templates."""
+    return jsonify(templates=[
+        {"name": t.name, "title": t.title, "description": t.description, "version": t.version,
+         "categories": list(t.categories)} for t in get_deps().registry])
+
+
+@bp.post("/sites")
+def create_site() -> tuple[Response, int]:
+    """Create a site from a template, a prompt and files; generation runs as a job."""
+    user = require_user()
+    form = request.form
+    new = site_service.NewSite(
+        template=form.get("template", ""), prompt=form.get("prompt", ""),
+        name=form.get("name", ""), department=form.get("department", ""),
+        expires_on=site_service.parse_date(form.get("expires_on")),
+        data_source_note=form.get("data_source_note", ""),
+        categories=form.getlist("categories"), purpose=form.get("purpose", ""),
+    )
+    uploads = [site_service.Upload(f.filename or "upload", f.read())
+               for f in request.files.getlist("files") if f.filename]
+    site, job = site_service.create_site(get_session(), get_deps(), user, new, uploads)
+    get_deps().runner.submit(job.id)
+    return jsonify(site=site_json(site), job={"id": job.id, "status": job.status}), 202
+
+
+@bp.get("/jobs/<job_id>")
+def job(job_id: str) -> Response:
+    """Report a job's status and step."""
+    return jsonify(job_state(site_service.get_job(get_session(), current_principal(), job_id)))
+
+
+@bp.get("/sites")
+def list_sites() -> Response:
+    """List the sites visible to the caller."""
+    who = current_principal()
+    query = select(Site).order_by(Site.updated_at.desc())
+    if not who.is_admin:
+        query = query.where(or_(Site.owner_id == who.id,
+                                (Site.audience == "workspace") & (Site.status == "published")))
+    from app.access import can
+
+    sites = [s for s in get_session().scalars(query).all() if can(who, Action.VIEW, s)]
+    return jsonify(sites=[site_json(s) for s in sites])
+
+
+@bp.get("/sites/<int:site_id>")
+def get_site(site_id: int) -> Response:
+    """Describe one site."""
+    site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW)
+    return jsonify(site_json(site))
+
+
+@bp.get("/sites/<int:site_id>/versions")
+def versions(site_id: int) -> Response:
+    """List a site's versions with provenance (owner and admins)."""
+    site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW_DRAFTS)
+    rows = get_session().scalars(select(SiteVersion).where(SiteVersion.site_id == site.id)
+                                 .order_by(SiteVersion.number)).all()
+    return jsonify(versions=[version_json(v) for v in rows])
+
+
+@bp.get("/sites/<int:site_id>/versions/<int:number>")
+def version(site_id: int, number: int) -> Response:
+    """Return one version with its content."""
+    site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW_DRAFTS)
+    row = site_service.get_version(get_session(), site, number)
+    return jsonify(version_json(row, with_content=True))
+
+
+@bp.get("/sites/<int:site_id>/jobs")
+def site_jobs(site_id: int) -> Response:
+    """List a site's generation jobs, newest first."""
+    site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW_DRAFTS)
+    rows = get_session().scalars(select(Job).where(Job.site_id == site.id)
+                                 .order_by(Job.created_at.desc())).all()
+    return jsonify(jobs=[job_state(j) for j in rows])
+
+
+@bp.post("/jobs/<job_id>/retry")
+def retry_job(job_id: str) -> tuple[Response, int]:
+    """Queue a failed job again with its saved inputs."""
+    row = site_service.get_job(get_session(), current_principal(), job_id)
+    site_service.retry_job(get_session(), get_deps(), row, require_user())
+    return jsonify(job_state(row)), 202
+
+
+@bp.post("/sites/<int:site_id>/publish")
+def publish(site_id: int) -> Response:
+    """Make a version the published one; optionally set the audience (owner/workspace)."""
+    site = site_service.get_site(get_session(), current_principal(), site_id, Action.PUBLISH)
+    body = _json_body()
+    number = body.get("version")
+    if not isinstance(number, int) or isinstance(number, bool):
+        raise BadInput("'version' must be a version number.")
+    audience = body.get("audience")
+    if audience is not None and not isinstance(audience, str):
+        raise BadInput("'audience' must be 'owner' or 'workspace'.")
+    site_service.publish_version(get_session(), site, number, require_user(), audience=audience)
+    return jsonify(site_json(site))

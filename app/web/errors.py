@@ -1,0 +1,73 @@
+"""Errors answered from one place: JSON under /api, an HTML page elsewhere."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
+
+from app.errors import NotSignedIn, SitewrightError
+
+log = logging.getLogger(__name__)
+
+
+def wants_json() -> bool:
+    """Say whether this request should get a JSON error."""
+    return request.path.startswith("/api/") or request.path.endswith(("/status", ".json"))
+
+
+def error_response(status: int, code: str, message: str,
+                   details: list[str] | None = None) -> Response | tuple[str, int]:
+    """Answer an error as JSON ``{"error": {...}}`` or as the HTML error page."""
+    session = g.pop("db_session", None)
+    if session is not None:
+        session.rollback()
+        session.close()
+    if wants_json():
+        body: dict[str, object] = {"code": code, "message": message}
+        if details:
+            body["details"] = details
+        response = Response(status=status, mimetype="application/json")
+        response.set_data(json.dumps({"error": body}))
+        return response
+    return render_template("error.html", status=status, message=message,
+                           details=details or []), status
+
+
+def init_app(app: Flask) -> None:
+    """Map domain errors and HTTP errors to answers."""
+
+    @app.errorhandler(SitewrightError)
+    def domain_error(exc: SitewrightError) -> Response | tuple[str, int]:
+        if isinstance(exc, NotSignedIn) and not wants_json() and request.method == "GET":
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
+        return error_response(400, "csrf", "The form expired or was sent from elsewhere. "
+                              "Go back, reload the page and send it again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | tuple[str, int]:
+        status = exc.code or 500
+        messages = {
+            404: "There is nothing here, or it is not shared with you.",
+            405: "That action is not available here.",
+            413: f"The upload is too large: at most {app.config['MAX_UPLOAD_MB']} MB in all.",
+        }
+        message = messages.get(status, exc.description or exc.name)
+        code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
+            status, exc.name.lower().replace(" ", "_"))
+        return error_response(status, code, message)
+
+    @app.errorhandler(Exception)
+    def server_error(exc: Exception) -> Response | tuple[str, int]:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "server_error", "Something went wrong on the server. "
+                              "Nothing you sent was lost; try again, and tell an admin if it "
+                              f"keeps happening (request id {g.get('request_id', '')}).")

@@ -1,0 +1,1 @@
+"""Fakes for the boundaries of the app (LLM, ...) that speak the real protocol where cheap."""
