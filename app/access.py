@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 from app.models import Site
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     VIEW = "view"                # the published page
     VIEW_DRAFTS = "view_drafts"  # versions, drafts, progress, provenance
     PUBLISH = "publish"          # choose the published version, set the audience

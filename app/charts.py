@@ -12,6 +12,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MAX_POINTS = 5000
+COUNT = "\x00count"  # a column name no uploaded table can have
 MAX_TABLE_ROWS = 500
 _TAGS = re.compile(r"<[^>]*>")
 
@@ -35,8 +36,7 @@ class TableView:
 def _frame_for_chart(ref: Mapping[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
     x, ys, aggregate = ref["x"], list(ref.get("y") or []), ref.get("aggregate", "none")
     if aggregate == "count":
-        counted = frame.groupby(x, sort=True, dropna=False).size().rename("count").reset_index()
-        return counted
+        return frame.groupby(x, sort=True, dropna=False).size().rename(COUNT).reset_index()
     data = frame[[x, *ys]].copy()
     for column in ys:
         data[column] = pd.to_numeric(data[column], errors="coerce")
@@ -49,12 +49,12 @@ def build_figure(ref: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
     """Return a plotly figure (as a JSON-ready dict) for a chart reference."""
     data = _frame_for_chart(ref, frame)
     x = ref["x"]
-    ys = ["count"] if ref.get("aggregate") == "count" else list(ref["y"])
+    ys = [COUNT] if ref.get("aggregate") == "count" else list(ref["y"])
     figure = go.Figure()
     xs = [plain(value) if isinstance(value, str) else value for value in data[x].tolist()]
     for column in ys:
         values = [None if pd.isna(v) else float(v) for v in data[column].tolist()]
-        name = plain(column)
+        name = "count" if column == COUNT else plain(column)
         if ref["kind"] == "bar":
             figure.add_trace(go.Bar(x=xs, y=values, name=name))
         else:
@@ -64,7 +64,7 @@ def build_figure(ref: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
         title={"text": plain(ref.get("title", ""))},
         margin={"l": 50, "r": 20, "t": 50, "b": 50},
         height=360,
-        legend={"orientation": "h"},
+        legend={"orientation": "h", "y": -0.25},
         xaxis={"title": {"text": plain(x)}},
         template="plotly_white",
     )
@@ -72,12 +72,17 @@ def build_figure(ref: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
 
 
 def _cell(value: Any) -> str:
+    """Format a cell for display: thousands separators, no float noise, small values kept."""
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int) or (isinstance(value, float) and value.is_integer()):
+        return f"{int(value):,}"
     if isinstance(value, float):
-        return f"{value:,.2f}".rstrip("0").rstrip(".") if value % 1 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
+        if abs(value) >= 1000:
+            return f"{value:,.2f}"
+        return f"{value:.6g}"
     return str(value)
 
 

@@ -68,6 +68,8 @@ def reference_errors(
             if column not in columns:
                 errors.append(f"at {pointer}: column {column!r} is not in {source} "
                               f"(columns: {', '.join(map(str, columns))})")
+        if kind == "chart" and ref.get("x") in (ref.get("y") or []):
+            errors.append(f"at {pointer}/y: the x column {ref.get('x')!r} cannot also be a y column")
         if kind == "chart" and not ref.get("y") and ref.get("aggregate") != "count":
             errors.append(f"at {pointer}/y: a chart needs at least one y column "
                           f"unless aggregate is 'count'")

@@ -49,9 +49,10 @@ def current_user() -> User | None:
 
 
 def current_principal() -> Principal:
-    """Return who is asking, for the access policy."""
-    principal: Principal = g.principal
-    return principal
+    """Return who is asking, for the access policy (nobody before the user is loaded)."""
+    # Error pages can be rendered before load_user runs, e.g. when the CSRF check refuses a form.
+    principal: Principal | None = g.get("principal")
+    return principal if principal is not None else Principal(id=None)
 
 
 def require_user() -> User:

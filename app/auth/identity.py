@@ -95,7 +95,8 @@ def provision_user(
     """Return the user with this e-mail, creating a placeholder that adopts the first sign-in."""
     email = email.strip().lower()
     user = session.scalars(
-        select(User).where(User.email == email).order_by(User.last_login_at.desc().nulls_last(), User.id)
+        select(User).where(User.email == email)
+        .order_by(User.last_login_at.desc().nulls_last(), User.id)
     ).first()
     if user is None:
         return upsert_user(session, issuer=CLI_ISSUER, subject=email, email=email,

@@ -9,8 +9,8 @@ from authlib.integrations.flask_client import OAuth
 from flask import Flask, current_app
 
 log = logging.getLogger(__name__)
-
-oauth = OAuth()
+EXTENSION = "sitewright.oidc"
+UNREACHABLE = "The identity provider cannot be reached right now; try again in a minute."
 
 
 class IdentityProviderError(Exception):
@@ -25,10 +25,14 @@ def enabled(app: Flask | None = None) -> bool:
 
 def init_app(app: Flask) -> None:
     """Register the identity provider when it is configured."""
-    oauth.init_app(app)
     if not enabled(app):
         return
     issuer = app.config["OIDC_ISSUER"].rstrip("/")
+    # One registry per app: authlib caches a registered client (and the provider's metadata)
+    # by name for the registry's lifetime, so a shared registry would serve every app the
+    # first app's provider.
+    oauth = OAuth(app)
+    app.extensions[EXTENSION] = oauth
     oauth.register(
         "idp",
         client_id=app.config["OIDC_CLIENT_ID"],
@@ -44,15 +48,15 @@ def client() -> Any:
 
     :raise IdentityProviderError: the provider is unreachable or claims another issuer.
     """
-    idp = oauth.create_client("idp")
+    oauth: OAuth | None = current_app.extensions.get(EXTENSION)
+    idp = oauth.create_client("idp") if oauth is not None else None
     if idp is None:
         raise IdentityProviderError("OpenID Connect sign-in is not configured.")
     try:
         metadata = idp.load_server_metadata()
     except Exception as exc:
         log.warning("identity provider metadata unavailable: %s", type(exc).__name__)
-        raise IdentityProviderError("The identity provider cannot be reached right now; "
-                                    "try again in a minute.") from exc
+        raise IdentityProviderError(UNREACHABLE) from exc
     expected = current_app.config["OIDC_ISSUER"].rstrip("/")
     if str(metadata.get("issuer", "")).rstrip("/") != expected:
         raise IdentityProviderError("The identity provider's metadata names a different issuer "

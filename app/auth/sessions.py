@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from app.models import ApiToken, User, UserSession, utcnow
 
-TOKEN_PREFIX = "swt_"
+TOKEN_PREFIX = "swt_"  # noqa: S105 - a public prefix, not a secret
 
 
 def _hash(token: str) -> str:

@@ -5,18 +5,21 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import requests
 from authlib.integrations.base_client.errors import OAuthError
 from flask import (
     Blueprint,
     abort,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
     session,
     url_for,
 )
+from joserfc.errors import JoseError
 from werkzeug.wrappers import Response
 
 from app import audit
@@ -28,7 +31,7 @@ from app.auth.identity import (
     upsert_user,
 )
 from app.auth.sessions import end_session, start_session
-from app.db import get_session
+from app.db import get_db, get_session
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -49,6 +52,19 @@ def _sign_in(*, issuer: str, subject: str, email: str, name: str, groups: list[s
     session["sid"] = token
     session.permanent = True
     return redirect(safe_next(next_url))
+
+
+def _use_write_session() -> None:
+    """Make this GET request's database session a write transaction.
+
+    The callback reads and then writes (user, session, audit chain). In a deferred SQLite
+    transaction that fails at once with "database is locked" if another writer committed in
+    between, so take the write lock before the first read (see app/db.py).
+    """
+    previous = g.pop("db_session", None)
+    if previous is not None:
+        previous.close()
+    g.db_session = get_db().session(write=True)
 
 
 def _refused(message: str) -> Response:
@@ -76,12 +92,17 @@ def oidc_start() -> Any:
 @bp.get("/callback")
 def callback() -> Response:
     """Finish the code flow, check membership, and start a server-side session."""
+    _use_write_session()
     try:
         idp = oidc.client()
         token = idp.authorize_access_token()
     except oidc.IdentityProviderError as exc:
         return Response(render_template("auth/refused.html", message=str(exc)), status=503)
-    except OAuthError as exc:
+    except requests.RequestException as exc:
+        log.warning("identity provider token endpoint unavailable: %s", type(exc).__name__)
+        return Response(render_template("auth/refused.html", message=oidc.UNREACHABLE),
+                        status=503)
+    except (OAuthError, JoseError) as exc:  # JoseError: the ID token failed a check (nonce, iss...)
         log.info("sign-in failed: %s", exc.error)
         return _refused("Sign-in did not complete (the request was invalid or expired). "
                         "Go back to the sign-in page and try again.")

@@ -23,10 +23,9 @@ def wants_json() -> bool:
 def error_response(status: int, code: str, message: str,
                    details: list[str] | None = None) -> Response | tuple[str, int]:
     """Answer an error as JSON ``{"error": {...}}`` or as the HTML error page."""
-    session = g.pop("db_session", None)
+    session = g.get("db_session")
     if session is not None:
-        session.rollback()
-        session.close()
+        session.rollback()  # teardown closes it; the error page may still read the user
     if wants_json():
         body: dict[str, object] = {"code": code, "message": message}
         if details:
