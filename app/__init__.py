@@ -21,8 +21,10 @@ def _config(overrides: dict[str, Any] | None) -> dict[str, Any]:
     values = resolve_paths(values)
     if not values["SECRET_KEY"]:
         if not values["DEV_LOGIN"] and not values.get("TESTING"):
-            raise SettingsError("SITEWRIGHT_SECRET_KEY is required (a long random string); "
-                                "only the development sign-in may run without it.")
+            raise SettingsError(
+                "SITEWRIGHT_SECRET_KEY is required (a long random string); "
+                "only the development sign-in may run without it."
+            )
         values["SECRET_KEY"] = secrets.token_hex(32)
     max_upload = values["MAX_UPLOAD_MB"] * 1024 * 1024
     values.update(

@@ -14,10 +14,10 @@ from app.models import Site
 
 
 class Action(StrEnum):
-    VIEW = "view"                # the published page
+    VIEW = "view"  # the published page
     VIEW_DRAFTS = "view_drafts"  # versions, drafts, progress, provenance
-    PUBLISH = "publish"          # choose the published version, set the audience
-    RETRY = "retry"              # retry a failed generation
+    PUBLISH = "publish"  # choose the published version, set the audience
+    RETRY = "retry"  # retry a failed generation
 
 
 @dataclass(frozen=True)

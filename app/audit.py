@@ -85,9 +85,14 @@ def _digest(prev_hash: str, row: dict[str, Any]) -> str:
 
 def _row(event: AuditEvent) -> dict[str, Any]:
     return {
-        "created_at": event.created_at.isoformat(), "action": event.action,
-        "actor_id": event.actor_id, "actor_email": event.actor_email, "site_id": event.site_id,
-        "site_name": event.site_name, "version": event.version, "data": event.data,
+        "created_at": event.created_at.isoformat(),
+        "action": event.action,
+        "actor_id": event.actor_id,
+        "actor_email": event.actor_email,
+        "site_id": event.site_id,
+        "site_name": event.site_name,
+        "version": event.version,
+        "data": event.data,
         "request_id": event.request_id,
     }
 
@@ -109,11 +114,17 @@ def track_event(
     last = session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).first()
     prev_hash = last.hash if last else GENESIS
     row = AuditEvent(
-        created_at=utcnow(), action=event.action,
-        actor_id=actor.id if actor else None, actor_email=actor.email if actor else "",
-        site_id=site.id if site else None, site_name=site.name if site else "",
-        version=version, data=asdict(event)["data"], request_id=request_id,
-        prev_hash=prev_hash, hash="",
+        created_at=utcnow(),
+        action=event.action,
+        actor_id=actor.id if actor else None,
+        actor_email=actor.email if actor else "",
+        site_id=site.id if site else None,
+        site_name=site.name if site else "",
+        version=version,
+        data=asdict(event)["data"],
+        request_id=request_id,
+        prev_hash=prev_hash,
+        hash="",
     )
     row.hash = _digest(prev_hash, _row(row))
     session.add(row)

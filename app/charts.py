@@ -68,7 +68,8 @@ def build_figure(ref: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
         xaxis={"title": {"text": plain(x)}},
         template="plotly_white",
     )
-    return json.loads(figure.to_json())
+    result: dict[str, Any] = json.loads(figure.to_json())
+    return result
 
 
 def _cell(value: Any) -> str:
@@ -92,5 +93,10 @@ def build_table(ref: Mapping[str, Any], frame: pd.DataFrame) -> TableView:
     columns = list(ref["columns"])
     view = frame[columns].head(limit)
     rows = [[_cell(value) for value in row] for row in view.itertuples(index=False)]
-    return TableView(title=str(ref.get("title", "")), source=str(ref["source"]),
-                     columns=[str(c) for c in columns], rows=rows, total_rows=len(frame))
+    return TableView(
+        title=str(ref.get("title", "")),
+        source=str(ref["source"]),
+        columns=[str(c) for c in columns],
+        rows=rows,
+        total_rows=len(frame),
+    )

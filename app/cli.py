@@ -32,8 +32,9 @@ def upgrade_database(app: Flask) -> None:
 
 def _is_loopback(host: str) -> bool:
     try:
-        return all(ipaddress.ip_address(info[4][0]).is_loopback
-                   for info in socket.getaddrinfo(host, None))
+        return all(
+            ipaddress.ip_address(info[4][0]).is_loopback for info in socket.getaddrinfo(host, None)
+        )
     except (OSError, ValueError):
         return False
 
@@ -66,13 +67,15 @@ def token_create(email: str, user_name: str, groups: tuple[str, ...], token_name
     from app.db import get_db
 
     with get_db().transaction() as session:
-        user = provision_user(session, email=email, name=user_name,
-                              groups=list(groups) if groups else None)
+        user = provision_user(
+            session, email=email, name=user_name, groups=list(groups) if groups else None
+        )
         session.flush()
         row, token = create_api_token(session, user, token_name)
         session.flush()
-        audit.track_event(session, audit.TokenCreated(data={"token": row.prefix, "via": "cli"}),
-                          actor=user)
+        audit.track_event(
+            session, audit.TokenCreated(data={"token": row.prefix, "via": "cli"}), actor=user
+        )
     click.echo(f"Token for {email} (keep it secret; it is shown once):")
     click.echo(token)
 
@@ -97,8 +100,10 @@ def run(host: str, port: int, threads: int) -> None:
     """Run the server on the embedded defaults (migrates the database first)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.config["DEV_LOGIN"] and not _is_loopback(host):
-        raise click.UsageError("The development sign-in only runs on a loopback address; "
-                               "use --host 127.0.0.1 or turn SITEWRIGHT_DEV_LOGIN off.")
+        raise click.UsageError(
+            "The development sign-in only runs on a loopback address; "
+            "use --host 127.0.0.1 or turn SITEWRIGHT_DEV_LOGIN off."
+        )
     upgrade_database(app)
     if app.config["DEMO"]:
         from app.demo import load_demo
@@ -106,8 +111,10 @@ def run(host: str, port: int, threads: int) -> None:
 
         for line in load_demo(get_deps()):
             click.echo(line)
-    click.echo(f"Sitewright on http://{host}:{port}/"
-               + ("  (development sign-in at /auth/dev)" if app.config["DEV_LOGIN"] else ""))
+    click.echo(
+        f"Sitewright on http://{host}:{port}/"
+        + ("  (development sign-in at /auth/dev)" if app.config["DEV_LOGIN"] else "")
+    )
     EmbeddedServer(host, port, threads).run()
 
 
@@ -123,9 +130,14 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
         super().__init__()
 
     def load_config(self) -> None:
-        for key, value in {"bind": self.bind, "workers": 1, "worker_class": "gthread",
-                           "threads": self.threads, "timeout": 120,
-                           "accesslog": "-"}.items():
+        for key, value in {
+            "bind": self.bind,
+            "workers": 1,
+            "worker_class": "gthread",
+            "threads": self.threads,
+            "timeout": 120,
+            "accesslog": "-",
+        }.items():
             self.cfg.set(key, value)
 
     def load(self) -> Flask:
@@ -153,9 +165,13 @@ class SitewrightGroup(FlaskGroup):
         return super().get_command(ctx, name)
 
 
-cli = SitewrightGroup(create_app=_create_app, add_default_commands=False,
-                      add_version_option=False, load_dotenv=False,
-                      help="Sitewright: prompt plus files become a governed internal site.")
+cli = SitewrightGroup(
+    create_app=_create_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Sitewright: prompt plus files become a governed internal site.",
+)
 for item in (db_group, token_group, demo, run):
     cli.add_command(item)
 

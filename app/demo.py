@@ -16,7 +16,7 @@ from app.services.sites import NewSite, Upload, create_site, publish_version
 DEMO_EMAIL = "demo@example.com"
 DEMO_PROMPTS = {
     "customer_review": "Quarterly business review for Northwind Logistics: usage, support, "
-                       "risks and next steps.",
+    "risks and next steps.",
     "scenario_planner": "Compare Base, Optimistic and Pessimistic scenarios for next year.",
     "launch_hub": "Launch hub for Atlas Reports 2.0: milestones, messaging, decisions, risks.",
 }
@@ -34,16 +34,26 @@ def load_demo(deps: Deps) -> Iterator[str]:
             yield f"demo site {name!r} already exists at /s/{exists.slug}/"
             continue
         files_dir = template.folder / "example_files"
-        uploads = [Upload(path.name, path.read_bytes())
-                   for path in sorted(files_dir.iterdir()) if path.is_file()] \
-            if files_dir.is_dir() else []
+        uploads = (
+            [
+                Upload(path.name, path.read_bytes())
+                for path in sorted(files_dir.iterdir())
+                if path.is_file()
+            ]
+            if files_dir.is_dir()
+            else []
+        )
         session = deps.db.session(write=True)
         try:
             owner = provision_user(session, email=DEMO_EMAIL, name="Demo Builder")
             session.flush()
-            request = NewSite(template=template.name, name=name, department="Demo",
-                              prompt=DEMO_PROMPTS.get(template.name, template.description),
-                              expires_on=None)
+            request = NewSite(
+                template=template.name,
+                name=name,
+                department="Demo",
+                prompt=DEMO_PROMPTS.get(template.name, template.description),
+                expires_on=None,
+            )
             site, job = create_site(session, deps, owner, request, uploads)
         finally:
             session.close()
@@ -65,12 +75,13 @@ def _publish_example(deps: Deps, job_id: str, template_name: str) -> None:
         job = session.get(Job, job_id)
         assert job is not None
         sources = [s for s in (session.get(Source, sid) for sid in job.source_ids) if s]
-        files = [ingest(s.filename, deps.blobs.get(s.sha256), deps.ingest_limits)
-                 for s in sources]
-        draft = Draft(content=template.example, raw="", model="template example",
-                      tokens_in=0, tokens_out=0)
-        number = save_version(deps, job, Inputs(template, job.prompt, sources, files),
-                              template.example, [draft])
+        files = [ingest(s.filename, deps.blobs.get(s.sha256), deps.ingest_limits) for s in sources]
+        draft = Draft(
+            content=template.example, raw="", model="template example", tokens_in=0, tokens_out=0
+        )
+        number = save_version(
+            deps, job, Inputs(template, job.prompt, sources, files), template.example, [draft]
+        )
     finally:
         session.close()
     with deps.db.transaction() as session:

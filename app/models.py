@@ -211,8 +211,9 @@ class UsageRecord(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="SET NULL"),
-                                                index=True)
+    site_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sites.id", ondelete="SET NULL"), index=True
+    )
     job_id: Mapped[str | None] = mapped_column(String(36))
     kind: Mapped[str] = mapped_column(String(20))
     model: Mapped[str] = mapped_column(String(100))

@@ -26,9 +26,35 @@ FRAME_DIR = Path(__file__).parent / "templates" / "site"
 BANNER_SLOT = "<!--sitewright:banners-->"
 
 ALLOWED_TAGS = {
-    "p", "br", "strong", "em", "b", "i", "u", "s", "del", "code", "pre", "blockquote",
-    "ul", "ol", "li", "h3", "h4", "h5", "h6", "a", "table", "thead", "tbody", "tr", "th", "td",
-    "hr", "sup", "sub",
+    "p",
+    "br",
+    "strong",
+    "em",
+    "b",
+    "i",
+    "u",
+    "s",
+    "del",
+    "code",
+    "pre",
+    "blockquote",
+    "ul",
+    "ol",
+    "li",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "a",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "hr",
+    "sup",
+    "sub",
 }
 
 
@@ -67,8 +93,9 @@ class SiteRenderer:
 
     def __init__(self, templates_root: Path) -> None:
         self.env = Environment(
-            loader=ChoiceLoader([FileSystemLoader(str(FRAME_DIR)),
-                                 FileSystemLoader(str(templates_root))]),
+            loader=ChoiceLoader(
+                [FileSystemLoader(str(FRAME_DIR)), FileSystemLoader(str(templates_root))]
+            ),
             autoescape=True,
             undefined=StrictUndefined,
             trim_blocks=True,

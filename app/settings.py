@@ -48,52 +48,90 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", None,
-            "SQLAlchemy URL. Default: SQLite file `sitewright.db` inside DATA_DIR. "
-            "PostgreSQL: `postgresql+psycopg://user:pass@host/db`."),
-    Setting("DATA_DIR", "generated_sites",
-            "Folder for uploaded files (stored once by content hash) and rendered pages."),
-    Setting("SECRET_KEY", None,
-            "Key that signs session cookies and CSRF tokens. Required unless DEV_LOGIN is on "
-            "(then a random per-process key is used).", secret=True),
-    Setting("DEV_LOGIN", False,
-            "`1` enables the password-less development sign-in; it only answers on loopback "
-            "addresses and puts a banner on every page.", _bool),
+    Setting(
+        "DATABASE_URL",
+        None,
+        "SQLAlchemy URL. Default: SQLite file `sitewright.db` inside DATA_DIR. "
+        "PostgreSQL: `postgresql+psycopg://user:pass@host/db`.",
+    ),
+    Setting(
+        "DATA_DIR",
+        "generated_sites",
+        "Folder for uploaded files (stored once by content hash) and rendered pages.",
+    ),
+    Setting(
+        "SECRET_KEY",
+        None,
+        "Key that signs session cookies and CSRF tokens. Required unless DEV_LOGIN is on "
+        "(then a random per-process key is used).",
+        secret=True,
+    ),
+    Setting(
+        "DEV_LOGIN",
+        False,
+        "`1` enables the password-less development sign-in; it only answers on loopback "
+        "addresses and puts a banner on every page.",
+        _bool,
+    ),
     Setting("ADMINS", [], "Comma-separated e-mail addresses of admins.", _lower_list),
     Setting("ADMIN_GROUP", "", "Identity-provider group whose members are admins."),
     Setting("OIDC_ISSUER", "", "OpenID Connect issuer URL of the company's identity provider."),
     Setting("OIDC_CLIENT_ID", "", "OpenID Connect client id."),
     Setting("OIDC_CLIENT_SECRET", "", "OpenID Connect client secret.", secret=True),
     Setting("OIDC_GROUPS_CLAIM", "groups", "ID-token/userinfo claim that lists the user's groups."),
-    Setting("ALLOWED_EMAIL_DOMAINS", [],
-            "Comma-separated e-mail domains whose users are workspace members "
-            "(empty: any domain the identity provider vouches for).", _lower_list),
+    Setting(
+        "ALLOWED_EMAIL_DOMAINS",
+        [],
+        "Comma-separated e-mail domains whose users are workspace members "
+        "(empty: any domain the identity provider vouches for).",
+        _lower_list,
+    ),
     Setting("REQUIRED_GROUP", "", "If set, only members of this identity-provider group get in."),
-    Setting("LLM_BASE_URL", "",
-            "Base URL of an OpenAI-compatible API (e.g. `http://127.0.0.1:8080/v1`). "
-            "Empty with no API key: the offline drafter."),
+    Setting(
+        "LLM_BASE_URL",
+        "",
+        "Base URL of an OpenAI-compatible API (e.g. `http://127.0.0.1:8080/v1`). "
+        "Empty with no API key: the offline drafter.",
+    ),
     Setting("LLM_MODEL", "gpt-4o-mini", "Model name sent to the LLM endpoint."),
-    Setting("LLM_API_KEY", "", "API key for the LLM endpoint; falls back to `OPENAI_API_KEY`.",
-            secret=True),
+    Setting(
+        "LLM_API_KEY",
+        "",
+        "API key for the LLM endpoint; falls back to `OPENAI_API_KEY`.",
+        secret=True,
+    ),
     Setting("LLM_TIMEOUT_S", 60.0, "Seconds to wait for one LLM answer before giving up.", float),
-    Setting("LLM_MAX_RETRIES", 2,
-            "Retries of a timed-out, rate-limited (429) or failed (5xx) LLM call.", int),
+    Setting(
+        "LLM_MAX_RETRIES",
+        2,
+        "Retries of a timed-out, rate-limited (429) or failed (5xx) LLM call.",
+        int,
+    ),
     Setting("MAX_UPLOAD_MB", 25, "Largest accepted request (all files of one upload), in MB.", int),
     Setting("MAX_FILE_MB", 20, "Largest accepted single file, in MB.", int),
     Setting("MAX_FILES", 10, "Most files accepted with one site or revision.", int),
-    Setting("DIGEST_TOKEN_BUDGET", 6000,
-            "Approximate tokens of file digest sent to the model for one generation.", int),
+    Setting(
+        "DIGEST_TOKEN_BUDGET",
+        6000,
+        "Approximate tokens of file digest sent to the model for one generation.",
+        int,
+    ),
     Setting("DEFAULT_EXPIRY_DAYS", 90, "Expiry date prefilled for a new site, in days.", int),
     Setting("MAX_EXPIRY_DAYS", 365, "Latest expiry a site may have, in days from today.", int),
     Setting("JOB_WORKERS", 2, "Threads that run generation jobs in the web process.", int),
     Setting("SESSION_HOURS", 12, "How long a sign-in lasts, in hours.", int),
-    Setting("SECURE_COOKIES", False,
-            "`1` marks cookies Secure (set it when serving over HTTPS).", _bool),
-    Setting("TRUSTED_HOSTS", [],
-            "Comma-separated host names the server answers to (empty: any).", _list),
+    Setting(
+        "SECURE_COOKIES", False, "`1` marks cookies Secure (set it when serving over HTTPS).", _bool
+    ),
+    Setting(
+        "TRUSTED_HOSTS", [], "Comma-separated host names the server answers to (empty: any).", _list
+    ),
     Setting("DEMO", False, "`1` loads the demo workspace at start-up (idempotent).", _bool),
-    Setting("TEMPLATES_DIR", "",
-            "Folder of vetted site templates (default: the repository's `site_templates/`)."),
+    Setting(
+        "TEMPLATES_DIR",
+        "",
+        "Folder of vetted site templates (default: the repository's `site_templates/`).",
+    ),
 )
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

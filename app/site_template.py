@@ -54,8 +54,9 @@ class SiteTemplate:
     @property
     def spec(self) -> TemplateSpec:
         """What an LLM provider needs to know about this template."""
-        return TemplateSpec(name=self.name, title=self.title, schema=self.schema,
-                            guidance=self.guidance)
+        return TemplateSpec(
+            name=self.name, title=self.title, schema=self.schema, guidance=self.guidance
+        )
 
 
 def _shape(node: dict[str, Any]) -> str | None:

@@ -57,22 +57,27 @@ def reference_errors(
     errors = []
     known = ", ".join(sorted(tables)) or "none uploaded"
     for kind, pointer, ref in iter_data_refs(content, template.data_refs):
-        source = ref.get("source")
+        source = str(ref.get("source"))
         if source not in tables:
-            errors.append(f"at {pointer}/source: {kind} refers to table {source!r}, "
-                          f"which does not exist (tables: {known})")
+            errors.append(
+                f"at {pointer}/source: {kind} refers to table {source!r}, "
+                f"which does not exist (tables: {known})"
+            )
             continue
         columns = list(tables[source])
         wanted = [ref.get("x")] + list(ref.get("y", [])) if kind == "chart" else ref["columns"]
         for column in wanted:
             if column not in columns:
-                errors.append(f"at {pointer}: column {column!r} is not in {source} "
-                              f"(columns: {', '.join(map(str, columns))})")
+                errors.append(
+                    f"at {pointer}: column {column!r} is not in {source} "
+                    f"(columns: {', '.join(map(str, columns))})"
+                )
         if kind == "chart" and ref.get("x") in (ref.get("y") or []):
-            errors.append(f"at {pointer}/y: the x column {ref.get('x')!r} cannot also be a y column")
+            errors.append(f"at {pointer}/y: the x column {ref.get('x')!r} cannot also be a y")
         if kind == "chart" and not ref.get("y") and ref.get("aggregate") != "count":
-            errors.append(f"at {pointer}/y: a chart needs at least one y column "
-                          f"unless aggregate is 'count'")
+            errors.append(
+                f"at {pointer}/y: a chart needs at least one y column unless aggregate is 'count'"
+            )
     return errors[:MAX_ERRORS]
 
 

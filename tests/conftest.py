@@ -64,8 +64,14 @@ def samples_dir() -> Path:
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A SQLite database migrated once per test session, copied for each test."""
     folder = tmp_path_factory.mktemp("sqlite-template")
-    app = create_app({"TESTING": True, "DATA_DIR": str(folder / "data"), **NO_LLM_CALLS,
-                      "DATABASE_URL": f"sqlite:///{folder / 'template.db'}"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATA_DIR": str(folder / "data"),
+            **NO_LLM_CALLS,
+            "DATABASE_URL": f"sqlite:///{folder / 'template.db'}",
+        }
+    )
     upgrade_database(app)
     app.extensions["sitewright.db"].dispose()
     app.extensions["sitewright.deps"].runner.shutdown()
@@ -73,8 +79,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                 sqlite_template: Path) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
     """A fresh, migrated database: a SQLite copy, or a new PostgreSQL schema."""
     if request.param == "sqlite":
         target = tmp_path / "sitewright.db"
@@ -89,8 +96,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path,
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     url = f"{base}?options=-csearch_path%3D{schema}"
-    app = create_app({"TESTING": True, "DATABASE_URL": url, "DATA_DIR": str(tmp_path / "m"),
-                      **NO_LLM_CALLS})
+    app = create_app(
+        {"TESTING": True, "DATABASE_URL": url, "DATA_DIR": str(tmp_path / "m"), **NO_LLM_CALLS}
+    )
     upgrade_database(app)
     app.extensions["sitewright.db"].dispose()
     app.extensions["sitewright.deps"].runner.shutdown()
@@ -141,8 +149,12 @@ def llm_server() -> Iterator[FakeLLMServer]:
 @pytest.fixture
 def llm_settings(settings: dict[str, Any], llm_server: FakeLLMServer) -> dict[str, Any]:
     """Settings that point the app at the loopback LLM server."""
-    settings.update(LLM_BASE_URL=llm_server.base_url, LLM_MODEL="fake-model",
-                    LLM_TIMEOUT_S=1.0, LLM_MAX_RETRIES=1)
+    settings.update(
+        LLM_BASE_URL=llm_server.base_url,
+        LLM_MODEL="fake-model",
+        LLM_TIMEOUT_S=1.0,
+        LLM_MAX_RETRIES=1,
+    )
     return settings
 
 
@@ -168,14 +180,26 @@ class Auth:
     def __init__(self, client: FlaskClient) -> None:
         self.client = client
 
-    def login(self, email: str = "builder@example.com", name: str = "Builder",
-              groups: str = "", client: FlaskClient | None = None) -> FlaskClient:
+    def login(
+        self,
+        email: str = "builder@example.com",
+        name: str = "Builder",
+        groups: str = "",
+        client: FlaskClient | None = None,
+    ) -> FlaskClient:
         target = client or self.client
         page = target.get("/auth/dev")
         assert page.status_code == 200, page.status_code
-        response = target.post("/auth/dev", data={
-            "email": email, "name": name, "groups": groups, "next": "/",
-            "csrf_token": csrf_from(page.get_data(as_text=True))})
+        response = target.post(
+            "/auth/dev",
+            data={
+                "email": email,
+                "name": name,
+                "groups": groups,
+                "next": "/",
+                "csrf_token": csrf_from(page.get_data(as_text=True)),
+            },
+        )
         assert response.status_code == 302, response.get_data(as_text=True)
         return target
 

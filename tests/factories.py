@@ -27,30 +27,48 @@ def example_content(template: str) -> dict[str, Any]:
 
 def sample_uploads(samples_dir: Path, template: str) -> list[tuple[io.BytesIO, str]]:
     """Return the template's sample files as (stream, name) pairs for a multipart form."""
-    return [(io.BytesIO((samples_dir / template / name).read_bytes()), name)
-            for name in SAMPLE_FILES[template]]
+    return [
+        (io.BytesIO((samples_dir / template / name).read_bytes()), name)
+        for name in SAMPLE_FILES[template]
+    ]
 
 
-def create_site_ui(client: FlaskClient, samples_dir: Path, template: str = "customer_review",
-                   **fields: Any) -> Any:
+def create_site_ui(
+    client: FlaskClient, samples_dir: Path, template: str = "customer_review", **fields: Any
+) -> Any:
     """Post the new-site form like a browser and return the response."""
     page = client.get("/new")
     data: dict[str, Any] = {
-        "csrf_token": csrf_from(page.get_data(as_text=True)), "template": template,
-        "prompt": "Make a useful site from these files.", "name": f"Test {template}",
-        "department": "Sales", "files": sample_uploads(samples_dir, template),
+        "csrf_token": csrf_from(page.get_data(as_text=True)),
+        "template": template,
+        "prompt": "Make a useful site from these files.",
+        "name": f"Test {template}",
+        "department": "Sales",
+        "files": sample_uploads(samples_dir, template),
     }
     data.update(fields)
     return client.post("/new", data=data, content_type="multipart/form-data")
 
 
-def create_site_api(client: FlaskClient, token: str, samples_dir: Path,
-                    template: str = "customer_review", **fields: Any) -> Any:
+def create_site_api(
+    client: FlaskClient,
+    token: str,
+    samples_dir: Path,
+    template: str = "customer_review",
+    **fields: Any,
+) -> Any:
     """Create a site through the API and return the response."""
-    data: dict[str, Any] = {"template": template, "prompt": "Make a useful site.",
-                            "name": f"API {template}", "department": "Ops",
-                            "files": sample_uploads(samples_dir, template)
-                            if template in SAMPLE_FILES else []}
+    data: dict[str, Any] = {
+        "template": template,
+        "prompt": "Make a useful site.",
+        "name": f"API {template}",
+        "department": "Ops",
+        "files": sample_uploads(samples_dir, template) if template in SAMPLE_FILES else [],
+    }
     data.update(fields)
-    return client.post("/api/v1/sites", data=data, content_type="multipart/form-data",
-                       headers={"Authorization": f"Bearer {token}"})
+    return client.post(
+        "/api/v1/sites",
+        data=data,
+        content_type="multipart/form-data",
+        headers={"Authorization": f"Bearer {token}"},
+    )

@@ -23,11 +23,17 @@ ROLES = {
 
 def site(state: str, audience: str) -> Site:
     published = state in ("published", "expired")
-    return Site(id=10, owner_id=OWNER, audience=audience,
-                status="published" if published else "draft",
-                published_version=1 if published else None, latest_version=1,
-                expires_on=TODAY - dt.timedelta(days=1) if state == "expired"
-                else TODAY + dt.timedelta(days=30))
+    return Site(
+        id=10,
+        owner_id=OWNER,
+        audience=audience,
+        status="published" if published else "draft",
+        published_version=1 if published else None,
+        latest_version=1,
+        expires_on=TODAY - dt.timedelta(days=1)
+        if state == "expired"
+        else TODAY + dt.timedelta(days=30),
+    )
 
 
 # (role, state, audience) -> the actions allowed; everything else is refused.
@@ -40,7 +46,8 @@ for state in ("draft", "published", "expired"):
         EXPECTED[("signed_out", state, audience)] = set()
         EXPECTED[("deactivated_owner", state, audience)] = set()
         EXPECTED[("member", state, audience)] = (
-            {Action.VIEW} if (state, audience) == ("published", "workspace") else set())
+            {Action.VIEW} if (state, audience) == ("published", "workspace") else set()
+        )
 
 
 @pytest.mark.parametrize("role, state, audience", sorted(EXPECTED))

@@ -24,28 +24,44 @@ SCHEMA: dict[str, Any] = {
         "headline": {"type": "string", "description": "A plain-text headline."},
         "notes": {"type": "string", "description": "Notes in Markdown."},
         "trend": {
-            "type": "object", "description": "A chart.", "additionalProperties": False,
+            "type": "object",
+            "description": "A chart.",
+            "additionalProperties": False,
             "required": ["title", "source", "kind", "x", "y", "aggregate"],
             "properties": {
                 "title": {"type": "string", "description": "Title."},
                 "source": {"type": "string", "description": "Table."},
-                "kind": {"type": "string", "enum": ["line", "bar", "scatter"],
-                         "description": "Kind."},
+                "kind": {
+                    "type": "string",
+                    "enum": ["line", "bar", "scatter"],
+                    "description": "Kind.",
+                },
                 "x": {"type": "string", "description": "X column."},
-                "y": {"type": "array", "items": {"type": "string", "description": "Column."},
-                      "description": "Y columns."},
-                "aggregate": {"type": "string", "enum": ["none", "sum", "mean", "count"],
-                              "description": "Aggregate."},
+                "y": {
+                    "type": "array",
+                    "items": {"type": "string", "description": "Column."},
+                    "description": "Y columns.",
+                },
+                "aggregate": {
+                    "type": "string",
+                    "enum": ["none", "sum", "mean", "count"],
+                    "description": "Aggregate.",
+                },
             },
         },
         "rows": {
-            "type": "object", "description": "A table.", "additionalProperties": False,
+            "type": "object",
+            "description": "A table.",
+            "additionalProperties": False,
             "required": ["title", "source", "columns", "max_rows"],
             "properties": {
                 "title": {"type": "string", "description": "Title."},
                 "source": {"type": "string", "description": "Table."},
-                "columns": {"type": "array", "items": {"type": "string", "description": "C."},
-                            "description": "Columns."},
+                "columns": {
+                    "type": "array",
+                    "items": {"type": "string", "description": "C."},
+                    "description": "Columns.",
+                },
                 "max_rows": {"type": "integer", "description": "Rows."},
             },
         },
@@ -64,7 +80,8 @@ def probe(tmp_path: Path) -> SiteTemplate:
     folder = tmp_path / "probe"
     folder.mkdir()
     (folder / "template.toml").write_text(
-        'title = "Probe"\ndescription = "Render probe"\nversion = "1.0"\n', "utf-8")
+        'title = "Probe"\ndescription = "Render probe"\nversion = "1.0"\n', "utf-8"
+    )
     (folder / "schema.json").write_text(json.dumps(SCHEMA), "utf-8")
     (folder / "page.html.j2").write_text(PAGE, "utf-8")
     (folder / "prompt.md").write_text("Probe.", "utf-8")
@@ -74,23 +91,46 @@ def probe(tmp_path: Path) -> SiteTemplate:
 
 def render(template: SiteTemplate, content: dict[str, Any], frame: pd.DataFrame) -> str:
     context = PageContext(
-        site={"name": "Probe site", "owner_name": "Ann", "owner_email": "", "department": "",
-              "expires_on": "2027-01-01", "data_source_note": "", "purpose": ""},
-        version={"number": 1, "created_at": "2026-11-24", "model": "m", "offline": False,
-                 "author": "Ann"},
+        site={
+            "name": "Probe site",
+            "owner_name": "Ann",
+            "owner_email": "",
+            "department": "",
+            "expires_on": "2027-01-01",
+            "data_source_note": "",
+            "purpose": "",
+        },
+        version={
+            "number": 1,
+            "created_at": "2026-11-24",
+            "model": "m",
+            "offline": False,
+            "author": "Ann",
+        },
     )
-    return SiteRenderer(template.folder.parent).render(template, content, context,
-                                                       {"data.csv": frame})
+    return SiteRenderer(template.folder.parent).render(
+        template, content, context, {"data.csv": frame}
+    )
 
 
 def content_with(**changes: Any) -> dict[str, Any]:
     content: dict[str, Any] = {
         "headline": "Quarter in review",
         "notes": "Fine.",
-        "trend": {"title": "Trend", "source": "data.csv", "kind": "bar", "x": "label",
-                  "y": ["value"], "aggregate": "none"},
-        "rows": {"title": "Rows", "source": "data.csv", "columns": ["label", "value"],
-                 "max_rows": 10},
+        "trend": {
+            "title": "Trend",
+            "source": "data.csv",
+            "kind": "bar",
+            "x": "label",
+            "y": ["value"],
+            "aggregate": "none",
+        },
+        "rows": {
+            "title": "Rows",
+            "source": "data.csv",
+            "columns": ["label", "value"],
+            "max_rows": 10,
+        },
     }
     content.update(changes)
     return content
@@ -131,15 +171,19 @@ def assert_inert(html: str) -> None:
         for name in ("href", "src", "action", "formaction"):
             assert not (attrs.get(name) or "").strip().lower().startswith("javascript:")
         if tag == "script":
-            assert attrs.get("type") == "application/json" or \
-                (attrs.get("src") or "").startswith("/static/"), attrs
+            assert attrs.get("type") == "application/json" or (attrs.get("src") or "").startswith(
+                "/static/"
+            ), attrs
         assert tag not in {"img", "iframe", "object", "embed", "form"}, tag
 
 
 def test_markdown_removes_active_content() -> None:
-    html = str(render_markdown(
-        f"Hello {ATTACK}\n\n<img src=x onerror=\"alert(2)\">\n\n[click](javascript:alert(3)) "
-        "[ok](https://example.com/x)"))
+    html = str(
+        render_markdown(
+            f'Hello {ATTACK}\n\n<img src=x onerror="alert(2)">\n\n[click](javascript:alert(3)) '
+            "[ok](https://example.com/x)"
+        )
+    )
     assert "<script" not in html and "alert(1)" not in html
     assert "onerror" not in html and "<img" not in html
     assert "javascript:" not in html
@@ -148,33 +192,47 @@ def test_markdown_removes_active_content() -> None:
 
 
 def test_markdown_keeps_structure() -> None:
-    html = str(render_markdown(
-        "**Bold** and *em*\n\n- one\n- two\n\n1. first\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"))
+    html = str(
+        render_markdown(
+            "**Bold** and *em*\n\n- one\n- two\n\n1. first\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
+        )
+    )
     for tag in ("<strong>", "<em>", "<ul>", "<li>", "<ol>", "<table>", "<th>", "<td>"):
         assert tag in html
     assert str(render_markdown(None)) == "" and str(render_markdown("")) == ""
 
 
 def test_markdown_drops_disallowed_tags_but_keeps_text() -> None:
-    html = str(render_markdown(
-        '# Title\n\n<div style="x">text</div> <a href="/x" onclick="y">l</a>'))
+    html = str(
+        render_markdown('# Title\n\n<div style="x">text</div> <a href="/x" onclick="y">l</a>')
+    )
     assert "<h1" not in html and "<div" not in html and "style=" not in html
     assert "onclick" not in html and "Title" in html and "text" in html
 
 
 def test_page_escapes_text_and_sanitises_markdown(probe: SiteTemplate) -> None:
     frame = pd.DataFrame({"label": ["a", "b"], "value": [1, 2]})
-    html = render(probe, content_with(headline=f"Q4 {ATTACK}",
-                                      notes=f"Note {ATTACK} [x](javascript:alert(1))"), frame)
+    html = render(
+        probe,
+        content_with(headline=f"Q4 {ATTACK}", notes=f"Note {ATTACK} [x](javascript:alert(1))"),
+        frame,
+    )
     assert "Q4 &lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert_inert(html)
 
 
 def test_chart_json_has_no_raw_markup(probe: SiteTemplate) -> None:
-    frame = pd.DataFrame({"label": [ATTACK, "</script><script>alert(2)</script>", "b & c"],
-                          "value": [1, 2, 3]})
-    trend = {"title": f"Trend {ATTACK}", "source": "data.csv", "kind": "bar", "x": "label",
-             "y": ["value"], "aggregate": "none"}
+    frame = pd.DataFrame(
+        {"label": [ATTACK, "</script><script>alert(2)</script>", "b & c"], "value": [1, 2, 3]}
+    )
+    trend = {
+        "title": f"Trend {ATTACK}",
+        "source": "data.csv",
+        "kind": "bar",
+        "x": "label",
+        "y": ["value"],
+        "aggregate": "none",
+    }
     html = render(probe, content_with(trend=trend), frame)
     blocks = re.findall(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S)
     assert len(blocks) == 1
@@ -186,8 +244,7 @@ def test_chart_json_has_no_raw_markup(probe: SiteTemplate) -> None:
 
 
 def test_table_cells_are_escaped(probe: SiteTemplate) -> None:
-    frame = pd.DataFrame({"label": [ATTACK, "=HYPERLINK(\"http://evil.example\")"],
-                          "value": [1, 2]})
+    frame = pd.DataFrame({"label": [ATTACK, '=HYPERLINK("http://evil.example")'], "value": [1, 2]})
     html = render(probe, content_with(), frame)
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert_inert(html)

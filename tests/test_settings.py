@@ -20,8 +20,14 @@ def test_every_setting_has_help() -> None:
 
 
 def test_values_are_parsed_and_defaulted() -> None:
-    values = load_settings({"SITEWRIGHT_DEV_LOGIN": "yes", "SITEWRIGHT_ADMINS": "A@x.com, b@y.com",
-                            "SITEWRIGHT_LLM_TIMEOUT_S": "12.5", "OPENAI_API_KEY": "k"})
+    values = load_settings(
+        {
+            "SITEWRIGHT_DEV_LOGIN": "yes",
+            "SITEWRIGHT_ADMINS": "A@x.com, b@y.com",
+            "SITEWRIGHT_LLM_TIMEOUT_S": "12.5",
+            "OPENAI_API_KEY": "k",
+        }
+    )
     assert values["DEV_LOGIN"] is True
     assert values["ADMINS"] == ["a@x.com", "b@y.com"]
     assert values["LLM_TIMEOUT_S"] == 12.5

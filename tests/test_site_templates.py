@@ -31,8 +31,21 @@ TEMPLATES = REPO / "site_templates"
 SAMPLES = REPO.parent / "shared" / "samples"
 REGISTRY = load_registry(TEMPLATES)
 CATEGORIES = {"customer", "finance", "legal", "security", "employee"}
-VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
-             "source", "track", "wbr"}
+VOID_TAGS = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 templates = pytest.mark.parametrize("template", list(REGISTRY), ids=REGISTRY.names())
 
@@ -49,13 +62,31 @@ def example_tables(template: SiteTemplate) -> dict[str, pd.DataFrame]:
 def page_context(site_name: str, *, offline: bool = False) -> PageContext:
     """A plausible page context for a rendered version."""
     return PageContext(
-        site={"name": site_name, "owner_name": "Priya Raman", "owner_email": "priya@example.com",
-              "department": "Sales", "expires_on": "2027-06-30",
-              "data_source_note": "Example files", "purpose": "Contract test"},
-        version={"number": 3, "created_at": "2026-11-24 09:30", "model": "test-model",
-                 "offline": offline, "author": "Priya Raman"},
-        sources=[{"filename": "usage.csv", "kind": "table", "size_label": "1 KB",
-                  "sha256": "0" * 64, "uploader": "priya@example.com"}],
+        site={
+            "name": site_name,
+            "owner_name": "Priya Raman",
+            "owner_email": "priya@example.com",
+            "department": "Sales",
+            "expires_on": "2027-06-30",
+            "data_source_note": "Example files",
+            "purpose": "Contract test",
+        },
+        version={
+            "number": 3,
+            "created_at": "2026-11-24 09:30",
+            "model": "test-model",
+            "offline": offline,
+            "author": "Priya Raman",
+        },
+        sources=[
+            {
+                "filename": "usage.csv",
+                "kind": "table",
+                "size_label": "1 KB",
+                "sha256": "0" * 64,
+                "uploader": "priya@example.com",
+            }
+        ],
     )
 
 
@@ -133,8 +164,9 @@ def test_example_files_are_the_samples(template: SiteTemplate) -> None:
     if not samples.is_dir():
         pytest.skip(f"shared samples not found at {samples}")
     for name in files:
-        assert (template.folder / "example_files" / name).read_bytes() == \
-            (samples / name).read_bytes(), f"{name} differs from the shared sample"
+        assert (template.folder / "example_files" / name).read_bytes() == (
+            samples / name
+        ).read_bytes(), f"{name} differs from the shared sample"
 
 
 @templates
@@ -167,13 +199,15 @@ def test_example_uses_the_data(template: SiteTemplate) -> None:
 def test_example_renders(template: SiteTemplate) -> None:
     renderer = SiteRenderer(TEMPLATES)
     content = template.example
-    html = renderer.render(template, content, page_context("Contract test site"),
-                           example_tables(template))
+    html = renderer.render(
+        template, content, page_context("Contract test site"), example_tables(template)
+    )
     assert "Contract test site" in html
     assert "{{" not in html and "{%" not in html
     page = check_page(html)
-    charts = [ref for kind, _, ref in iter_data_refs(content, template.data_refs)
-              if kind == "chart"]
+    charts = [
+        ref for kind, _, ref in iter_data_refs(content, template.data_refs) if kind == "chart"
+    ]
     assert len(page.figures) == len(charts)
     assert html.count("data-figure=") == len(charts)
     for pointer in page.paths:
@@ -184,14 +218,16 @@ def test_example_renders(template: SiteTemplate) -> None:
 
 @templates
 def test_offline_banner(template: SiteTemplate) -> None:
-    html = SiteRenderer(TEMPLATES).render(template, template.example,
-                                          page_context("Offline", offline=True),
-                                          example_tables(template))
+    html = SiteRenderer(TEMPLATES).render(
+        template, template.example, page_context("Offline", offline=True), example_tables(template)
+    )
     assert "Drafted without an AI model" in html
 
 
-PAYLOAD = ('<script>alert(1)</script><img src=x onerror="alert(2)"> '
-           '[click](javascript:alert(3)) "quoted" \'single\' {{ 7*7 }}')
+PAYLOAD = (
+    '<script>alert(1)</script><img src=x onerror="alert(2)"> '
+    "[click](javascript:alert(3)) \"quoted\" 'single' {{ 7*7 }}"
+)
 
 
 def poison(schema: dict[str, Any], value: Any) -> Any:
@@ -222,8 +258,9 @@ class Attributes(HTMLParser):
 @templates
 def test_every_string_is_escaped(template: SiteTemplate) -> None:
     content = poison(template.schema, template.example)
-    html = SiteRenderer(TEMPLATES).render(template, content, page_context("Poisoned"),
-                                          example_tables(template))
+    html = SiteRenderer(TEMPLATES).render(
+        template, content, page_context("Poisoned"), example_tables(template)
+    )
     check_page(html)
     parser = Attributes()
     parser.feed(html)
@@ -231,8 +268,9 @@ def test_every_string_is_escaped(template: SiteTemplate) -> None:
         assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
         assert not (attrs.get("href") or "").lower().startswith("javascript:"), attrs
         if tag == "script":
-            assert attrs.get("type") == "application/json" or \
-                (attrs.get("src") or "").startswith("/static/"), attrs
+            assert attrs.get("type") == "application/json" or (attrs.get("src") or "").startswith(
+                "/static/"
+            ), attrs
         assert tag != "img"
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html  # plain text: shown, escaped
     assert "{{ 7*7 }}" in html  # content is data, never evaluated as a template
@@ -253,14 +291,19 @@ def edit_schema(folder: Path, change: Any) -> None:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda s: s["properties"]["account"].pop("additionalProperties"),
-         "additionalProperties"),
+        (lambda s: s["properties"]["account"].pop("additionalProperties"), "additionalProperties"),
         (lambda s: s["required"].remove("risks"), "every property must be required"),
         (lambda s: s["properties"]["summary"].pop("description"), "needs a description"),
-        (lambda s: s["properties"]["account"]["properties"]["name"].update(pattern="^A"),
-         "'pattern' is not allowed"),
-        (lambda s: s["properties"].update(extra={"$ref": "#/properties/account",
-                                                 "description": "x"}), "'$ref'"),
+        (
+            lambda s: s["properties"]["account"]["properties"]["name"].update(pattern="^A"),
+            "'pattern' is not allowed",
+        ),
+        (
+            lambda s: s["properties"].update(
+                extra={"$ref": "#/properties/account", "description": "x"}
+            ),
+            "'$ref'",
+        ),
     ],
     ids=["open-object", "optional-property", "undescribed", "pattern", "ref"],
 )

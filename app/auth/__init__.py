@@ -83,8 +83,11 @@ def is_loopback_request() -> bool:
         remote = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
-    host = (request.host or "").rsplit(":", 1)[0] if not request.host.startswith("[") else (
-        request.host.split("]")[0] + "]")
+    host = (
+        (request.host or "").rsplit(":", 1)[0]
+        if not request.host.startswith("[")
+        else (request.host.split("]")[0] + "]")
+    )
     return remote.is_loopback and host.lower() in LOOPBACK_HOSTS
 
 

@@ -32,8 +32,9 @@ def check_membership(email: str, groups: Iterable[str], settings: Mapping[str, A
         raise MembershipRefused(f"Accounts from {domain} are not members of this workspace.")
     required = settings["REQUIRED_GROUP"]
     if required and required not in set(groups):
-        raise MembershipRefused(f"You need to be in the group {required!r} to use Sitewright; "
-                                "ask your administrator.")
+        raise MembershipRefused(
+            f"You need to be in the group {required!r} to use Sitewright; ask your administrator."
+        )
 
 
 def is_admin(user: User, settings: Mapping[str, Any]) -> bool:
@@ -48,8 +49,13 @@ def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
     """Describe a user for the access policy."""
     if user is None:
         return Principal(id=None)
-    return Principal(id=user.id, email=user.email, is_admin=is_admin(user, settings),
-                     is_active=user.is_active, groups=frozenset(user.group_names))
+    return Principal(
+        id=user.id,
+        email=user.email,
+        is_admin=is_admin(user, settings),
+        is_active=user.is_active,
+        groups=frozenset(user.group_names),
+    )
 
 
 def _groups(session: Session, names: Iterable[str]) -> list[Group]:
@@ -63,8 +69,14 @@ def _groups(session: Session, names: Iterable[str]) -> list[Group]:
 
 
 def upsert_user(
-    session: Session, *, issuer: str, subject: str, email: str, name: str,
-    groups: Iterable[str] | None, login: bool = True,
+    session: Session,
+    *,
+    issuer: str,
+    subject: str,
+    email: str,
+    name: str,
+    groups: Iterable[str] | None,
+    login: bool = True,
 ) -> User:
     """Create or update the user keyed by (issuer, subject); groups are replaced when given."""
     user = session.scalars(
@@ -95,12 +107,20 @@ def provision_user(
     """Return the user with this e-mail, creating a placeholder that adopts the first sign-in."""
     email = email.strip().lower()
     user = session.scalars(
-        select(User).where(User.email == email)
+        select(User)
+        .where(User.email == email)
         .order_by(User.last_login_at.desc().nulls_last(), User.id)
     ).first()
     if user is None:
-        return upsert_user(session, issuer=CLI_ISSUER, subject=email, email=email,
-                           name=name or email.split("@")[0], groups=groups, login=False)
+        return upsert_user(
+            session,
+            issuer=CLI_ISSUER,
+            subject=email,
+            email=email,
+            name=name or email.split("@")[0],
+            groups=groups,
+            login=False,
+        )
     if name:
         user.name = name
     if groups is not None:

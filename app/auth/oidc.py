@@ -59,6 +59,8 @@ def client() -> Any:
         raise IdentityProviderError(UNREACHABLE) from exc
     expected = current_app.config["OIDC_ISSUER"].rstrip("/")
     if str(metadata.get("issuer", "")).rstrip("/") != expected:
-        raise IdentityProviderError("The identity provider's metadata names a different issuer "
-                                    "than SITEWRIGHT_OIDC_ISSUER; ask an admin to fix it.")
+        raise IdentityProviderError(
+            "The identity provider's metadata names a different issuer "
+            "than SITEWRIGHT_OIDC_ISSUER; ask an admin to fix it."
+        )
     return idp

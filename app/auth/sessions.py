@@ -25,8 +25,14 @@ def _hash(token: str) -> str:
 def start_session(session: Session, user: User, method: str, hours: int) -> str:
     """Create a sign-in session for the user and return the token for the cookie."""
     token = secrets.token_urlsafe(32)
-    session.add(UserSession(id=_hash(token), user_id=user.id, method=method,
-                            expires_at=utcnow() + dt.timedelta(hours=hours)))
+    session.add(
+        UserSession(
+            id=_hash(token),
+            user_id=user.id,
+            method=method,
+            expires_at=utcnow() + dt.timedelta(hours=hours),
+        )
+    )
     return token
 
 
@@ -49,8 +55,9 @@ def end_session(session: Session, token: str | None) -> None:
 def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a personal API token; the plain token is returned once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=user, name=name[:100] or "API token", token_hash=_hash(token),
-                   prefix=token[:10])
+    row = ApiToken(
+        user=user, name=name[:100] or "API token", token_hash=_hash(token), prefix=token[:10]
+    )
     session.add(row)
     return row, token
 

@@ -37,8 +37,16 @@ log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
-def _sign_in(*, issuer: str, subject: str, email: str, name: str, groups: list[str] | None,
-             method: str, next_url: str) -> Response:
+def _sign_in(
+    *,
+    issuer: str,
+    subject: str,
+    email: str,
+    name: str,
+    groups: list[str] | None,
+    method: str,
+    next_url: str,
+) -> Response:
     db = get_session()
     user = upsert_user(db, issuer=issuer, subject=subject, email=email, name=name, groups=groups)
     if not user.is_active:
@@ -74,8 +82,12 @@ def _refused(message: str) -> Response:
 @bp.get("/login")
 def login() -> str:
     """Show the sign-in choices."""
-    return render_template("auth/login.html", next_url=safe_next(request.args.get("next")),
-                           oidc_enabled=oidc.enabled(), dev_enabled=dev_login_available())
+    return render_template(
+        "auth/login.html",
+        next_url=safe_next(request.args.get("next")),
+        oidc_enabled=oidc.enabled(),
+        dev_enabled=dev_login_available(),
+    )
 
 
 @bp.get("/oidc")
@@ -100,12 +112,13 @@ def callback() -> Response:
         return Response(render_template("auth/refused.html", message=str(exc)), status=503)
     except requests.RequestException as exc:
         log.warning("identity provider token endpoint unavailable: %s", type(exc).__name__)
-        return Response(render_template("auth/refused.html", message=oidc.UNREACHABLE),
-                        status=503)
+        return Response(render_template("auth/refused.html", message=oidc.UNREACHABLE), status=503)
     except (OAuthError, JoseError) as exc:  # JoseError: the ID token failed a check (nonce, iss...)
         log.info("sign-in failed: %s", exc.error)
-        return _refused("Sign-in did not complete (the request was invalid or expired). "
-                        "Go back to the sign-in page and try again.")
+        return _refused(
+            "Sign-in did not complete (the request was invalid or expired). "
+            "Go back to the sign-in page and try again."
+        )
     claims = dict(token.get("userinfo") or {})
     claim_name = current_app.config["OIDC_GROUPS_CLAIM"]
     if claim_name not in claims or "email" not in claims:
@@ -122,13 +135,20 @@ def callback() -> Response:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
         db = get_session()
-        audit.track_event(db, audit.SignInRefused(data={"email": email, "reason": str(exc)}),
-                          actor=None)
+        audit.track_event(
+            db, audit.SignInRefused(data={"email": email, "reason": str(exc)}), actor=None
+        )
         db.commit()
         return _refused(str(exc))
-    return _sign_in(issuer=str(claims["iss"]), subject=str(claims["sub"]), email=email,
-                    name=str(claims.get("name") or email), groups=groups, method="oidc",
-                    next_url=session.pop("next_url", "/"))
+    return _sign_in(
+        issuer=str(claims["iss"]),
+        subject=str(claims["sub"]),
+        email=email,
+        name=str(claims.get("name") or email),
+        groups=groups,
+        method="oidc",
+        next_url=session.pop("next_url", "/"),
+    )
 
 
 @bp.route("/dev", methods=["GET", "POST"])
@@ -145,10 +165,18 @@ def dev_login() -> Any:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
         flash(str(exc), "error")
-        return render_template("auth/dev_login.html", next_url=request.form.get("next", "/"),
-                               email=email, name=name), 400
-    return _sign_in(issuer=DEV_ISSUER, subject=email, email=email, name=name, groups=groups,
-                    method="dev", next_url=request.form.get("next", "/"))
+        return render_template(
+            "auth/dev_login.html", next_url=request.form.get("next", "/"), email=email, name=name
+        ), 400
+    return _sign_in(
+        issuer=DEV_ISSUER,
+        subject=email,
+        email=email,
+        name=name,
+        groups=groups,
+        method="dev",
+        next_url=request.form.get("next", "/"),
+    )
 
 
 @bp.post("/logout")

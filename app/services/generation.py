@@ -65,15 +65,15 @@ def _set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
 def _load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
     template = deps.registry.get(job.site.template)
     if template is None:
-        raise GenerationFailed(f"The template {job.site.template!r} is no longer installed; "
-                               "ask an admin.")
+        raise GenerationFailed(
+            f"The template {job.site.template!r} is no longer installed; ask an admin."
+        )
     sources = [session.get(Source, source_id) for source_id in job.source_ids]
     present = [source for source in sources if source is not None]
     files = []
     for source in present:
         try:
-            files.append(ingest(source.filename, deps.blobs.get(source.sha256),
-                                deps.ingest_limits))
+            files.append(ingest(source.filename, deps.blobs.get(source.sha256), deps.ingest_limits))
         except (OSError, IngestError) as exc:
             raise GenerationFailed(f"Could not read {source.filename} again: {exc}") from exc
     return Inputs(template, job.prompt, present, files)
@@ -83,9 +83,17 @@ def _record_usage(deps: Deps, job: Job, draft: Draft, kind: str) -> None:
     if draft.offline:
         return
     with deps.db.transaction() as session:
-        session.add(UsageRecord(user_id=job.created_by_id, site_id=job.site_id, job_id=job.id,
-                                kind=kind, model=draft.model, tokens_in=draft.tokens_in,
-                                tokens_out=draft.tokens_out))
+        session.add(
+            UsageRecord(
+                user_id=job.created_by_id,
+                site_id=job.site_id,
+                job_id=job.id,
+                kind=kind,
+                model=draft.model,
+                tokens_in=draft.tokens_in,
+                tokens_out=draft.tokens_out,
+            )
+        )
 
 
 def _problems(inputs: Inputs, draft: Draft) -> list[str]:
@@ -100,8 +108,9 @@ def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any],
     :raise GenerationFailed: no valid content after the repair attempt.
     """
     digest = render_digest(inputs.files, deps.settings["DIGEST_TOKEN_BUDGET"])
-    request = DraftRequest(template=inputs.template.spec, prompt=inputs.prompt, digest=digest,
-                           files=inputs.files)
+    request = DraftRequest(
+        template=inputs.template.spec, prompt=inputs.prompt, digest=digest, files=inputs.files
+    )
     drafts = []
     _set_step(deps, job.id, "drafting")
     draft = deps.provider.draft(request)
@@ -127,15 +136,32 @@ def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any],
 
 def _page_context(site: Site, version: SiteVersion, sources: Sequence[Source]) -> PageContext:
     return PageContext(
-        site={"name": site.name, "owner_name": site.owner.name, "owner_email": site.owner.email,
-              "department": site.department, "expires_on": site.expires_on.isoformat(),
-              "data_source_note": site.data_source_note, "purpose": site.purpose},
-        version={"number": version.number, "created_at": version.created_at.strftime(
-                 "%Y-%m-%d %H:%M UTC"), "model": version.model, "offline": version.offline,
-                 "author": version.author.name},
-        sources=[{"filename": s.filename, "kind": s.kind, "sha256": s.sha256,
-                  "size_label": _size_label(s.size), "uploader": s.uploader.name}
-                 for s in sources],
+        site={
+            "name": site.name,
+            "owner_name": site.owner.name,
+            "owner_email": site.owner.email,
+            "department": site.department,
+            "expires_on": site.expires_on.isoformat(),
+            "data_source_note": site.data_source_note,
+            "purpose": site.purpose,
+        },
+        version={
+            "number": version.number,
+            "created_at": version.created_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "model": version.model,
+            "offline": version.offline,
+            "author": version.author.name,
+        },
+        sources=[
+            {
+                "filename": s.filename,
+                "kind": s.kind,
+                "sha256": s.sha256,
+                "size_label": _size_label(s.size),
+                "uploader": s.uploader.name,
+            }
+            for s in sources
+        ],
     )
 
 
@@ -160,26 +186,46 @@ def save_version(
         number = site.latest_version + 1
         last = drafts[-1]
         version = SiteVersion(
-            site_id=site.id, number=number, content=content, template=inputs.template.name,
-            template_version=inputs.template.version, instruction_kind="prompt",
-            instruction=job.prompt, model=last.model, offline=last.offline,
+            site_id=site.id,
+            number=number,
+            content=content,
+            template=inputs.template.name,
+            template_version=inputs.template.version,
+            instruction_kind="prompt",
+            instruction=job.prompt,
+            model=last.model,
+            offline=last.offline,
             tokens_in=sum(d.tokens_in for d in drafts),
-            tokens_out=sum(d.tokens_out for d in drafts), author=author, created_at=utcnow(),
+            tokens_out=sum(d.tokens_out for d in drafts),
+            author=author,
+            created_at=utcnow(),
             sources=sources,
         )
-        html = deps.renderer.render(inputs.template, content,
-                                    _page_context(site, version, sources), inputs.tables)
+        html = deps.renderer.render(
+            inputs.template, content, _page_context(site, version, sources), inputs.tables
+        )
         deps.pages.write(site.id, number, html)
         session.add(version)
         site.latest_version = number
         row = session.get(Job, job.id)
         assert row is not None
         row.status, row.step, row.version, row.finished_at = "succeeded", "done", number, utcnow()
-        audit.track_event(session, audit.VersionCreated(data={
-            "job_id": job.id, "instruction_kind": "prompt", "model": version.model,
-            "tokens_in": version.tokens_in, "tokens_out": version.tokens_out,
-            "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
-        }), actor=author, site=site, version=number)
+        audit.track_event(
+            session,
+            audit.VersionCreated(
+                data={
+                    "job_id": job.id,
+                    "instruction_kind": "prompt",
+                    "model": version.model,
+                    "tokens_in": version.tokens_in,
+                    "tokens_out": version.tokens_out,
+                    "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
+                }
+            ),
+            actor=author,
+            site=site,
+            version=number,
+        )
     return number
 
 
@@ -191,8 +237,12 @@ def fail_job(deps: Deps, job_id: str, message: str) -> None:
             return
         job.status, job.error, job.finished_at = "failed", message, utcnow()
         actor = session.get(User, job.created_by_id)
-        audit.track_event(session, audit.GenerationFailed(data={
-            "job_id": job.id, "step": job.step, "error": message}), actor=actor, site=job.site)
+        audit.track_event(
+            session,
+            audit.GenerationFailed(data={"job_id": job.id, "step": job.step, "error": message}),
+            actor=actor,
+            site=job.site,
+        )
 
 
 def run_generation(deps: Deps, job_id: str) -> None:
@@ -215,8 +265,12 @@ def run_generation(deps: Deps, job_id: str) -> None:
         fail_job(deps, job_id, str(exc))
     except Exception:
         log.exception("job %s failed unexpectedly", job_id)
-        fail_job(deps, job_id, "Something went wrong on the server while making this version. "
-                 "Your prompt and files are saved: press Retry; if it fails again, tell an admin.")
+        fail_job(
+            deps,
+            job_id,
+            "Something went wrong on the server while making this version. "
+            "Your prompt and files are saved: press Retry; if it fails again, tell an admin.",
+        )
     finally:
         session.close()
 
@@ -229,7 +283,9 @@ def recover_jobs(deps: Deps) -> list[str]:
         stuck = session.scalars(select(Job).where(Job.status == "running")).all()
         for job in stuck:
             job.status, job.finished_at = "failed", utcnow()
-            job.error = ("The server restarted while this version was being made. "
-                         "Your prompt and files are saved: press Retry.")
+            job.error = (
+                "The server restarted while this version was being made. "
+                "Your prompt and files are saved: press Retry."
+            )
         queued = session.scalars(select(Job.id).where(Job.status == "queued")).all()
     return list(queued)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.access import Action, Principal, can
 from app.errors import BadInput, Conflict, NotFound, TooLarge
-from app.ingest import ACCEPTED_EXTENSIONS, IngestedFile, IngestError, ingest, safe_filename
+from app.ingest import IngestedFile, IngestError, ingest, safe_filename
 from app.models import Job, Site, SiteVersion, Source, User
 from app.services import Deps
 
@@ -77,8 +77,10 @@ def check_expiry(expires_on: dt.date, settings: dict[str, object]) -> None:
     if expires_on <= today:
         raise BadInput("The expiry date must be in the future.")
     if expires_on > latest:
-        raise BadInput(f"The expiry date can be at most {latest.isoformat()} "
-                       f"({settings['MAX_EXPIRY_DAYS']} days from today).")
+        raise BadInput(
+            f"The expiry date can be at most {latest.isoformat()} "
+            f"({settings['MAX_EXPIRY_DAYS']} days from today)."
+        )
 
 
 def read_uploads(deps: Deps, uploads: Sequence[Upload]) -> list[IngestedFile]:
@@ -91,8 +93,10 @@ def read_uploads(deps: Deps, uploads: Sequence[Upload]) -> list[IngestedFile]:
     files = []
     for upload in uploads:
         if len(upload.data) > deps.ingest_limits.max_file_bytes:
-            raise TooLarge(f"{safe_filename(upload.filename)} is larger than "
-                           f"{deps.settings['MAX_FILE_MB']} MB; upload a smaller extract.")
+            raise TooLarge(
+                f"{safe_filename(upload.filename)} is larger than "
+                f"{deps.settings['MAX_FILE_MB']} MB; upload a smaller extract."
+            )
         try:
             files.append(ingest(upload.filename, upload.data, deps.ingest_limits))
         except IngestError as exc:
@@ -121,8 +125,10 @@ def create_site(
     """
     template = deps.registry.get(request.template)
     if template is None:
-        raise BadInput(f"Unknown template {request.template!r}; choose one of "
-                       f"{', '.join(deps.registry.names())}.")
+        raise BadInput(
+            f"Unknown template {request.template!r}; choose one of "
+            f"{', '.join(deps.registry.names())}."
+        )
     name = request.name.strip()
     if not name or len(name) > 200:
         raise BadInput("Give the site a name (at most 200 characters).")
@@ -133,35 +139,66 @@ def create_site(
         raise BadInput(f"The prompt is too long; keep it under {MAX_PROMPT_CHARS} characters.")
     unknown = sorted(set(request.categories) - set(CATEGORIES))
     if unknown:
-        raise BadInput(f"Unknown data categories: {', '.join(unknown)}; "
-                       f"use {', '.join(CATEGORIES)}.")
+        raise BadInput(
+            f"Unknown data categories: {', '.join(unknown)}; use {', '.join(CATEGORIES)}."
+        )
     expires_on = request.expires_on or default_expiry(deps.settings)
     check_expiry(expires_on, deps.settings)
     files = read_uploads(deps, uploads)
 
     site = Site(
-        slug=slugify(name), name=name, owner=owner, department=request.department.strip()[:100],
-        template=template.name, purpose=request.purpose.strip(), expires_on=expires_on,
+        slug=slugify(name),
+        name=name,
+        owner=owner,
+        department=request.department.strip()[:100],
+        template=template.name,
+        purpose=request.purpose.strip(),
+        expires_on=expires_on,
         data_source_note=(request.data_source_note.strip() or suggest_source_note(files)),
-        categories=sorted(set(request.categories)), audience="owner", status="draft",
+        categories=sorted(set(request.categories)),
+        audience="owner",
+        status="draft",
     )
     session.add(site)
     session.flush()
     sources = []
     for upload, file in zip(uploads, files, strict=True):
         sha = deps.blobs.put(upload.data)
-        sources.append(Source(site_id=site.id, filename=file.filename, sha256=sha,
-                              size=len(upload.data), kind=file.kind, uploader=owner))
+        sources.append(
+            Source(
+                site_id=site.id,
+                filename=file.filename,
+                sha256=sha,
+                size=len(upload.data),
+                kind=file.kind,
+                uploader=owner,
+            )
+        )
     session.add_all(sources)
     session.flush()
-    job = Job(id=str(uuid.uuid4()), site_id=site.id, kind="generate", prompt=prompt,
-              source_ids=[source.id for source in sources], created_by_id=owner.id)
+    job = Job(
+        id=str(uuid.uuid4()),
+        site_id=site.id,
+        kind="generate",
+        prompt=prompt,
+        source_ids=[source.id for source in sources],
+        created_by_id=owner.id,
+    )
     session.add(job)
-    audit.track_event(session, audit.SiteCreated(data={
-        "template": template.name, "template_version": template.version,
-        "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
-        "expires_on": expires_on.isoformat(), "categories": site.categories,
-    }), actor=owner, site=site)
+    audit.track_event(
+        session,
+        audit.SiteCreated(
+            data={
+                "template": template.name,
+                "template_version": template.version,
+                "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
+                "expires_on": expires_on.isoformat(),
+                "categories": site.categories,
+            }
+        ),
+        actor=owner,
+        site=site,
+    )
     session.commit()
     return site, job
 
@@ -215,8 +252,9 @@ def retry_job(session: Session, deps: Deps, job: Job, actor: User) -> Job:
         raise Conflict("Only a failed generation can be retried.")
     job.status, job.step, job.error = "queued", "queued", None
     job.started_at = job.finished_at = None
-    audit.track_event(session, audit.GenerationRetried(data={"job_id": job.id}),
-                      actor=actor, site=job.site)
+    audit.track_event(
+        session, audit.GenerationRetried(data={"job_id": job.id}), actor=actor, site=job.site
+    )
     session.commit()
     deps.runner.submit(job.id)
     return job
@@ -238,15 +276,18 @@ def publish_version(
     site.status = "published"
     if audience is not None and audience != site.audience:
         site.audience = audience
-        audit.track_event(session, audit.SharingChanged(data={
-            "before": before["audience"], "after": audience}), actor=actor, site=site)
-    audit.track_event(session, audit.VersionPublished(data={
-        "before": before["published_version"], "after": number}),
-        actor=actor, site=site, version=number)
+        audit.track_event(
+            session,
+            audit.SharingChanged(data={"before": before["audience"], "after": audience}),
+            actor=actor,
+            site=site,
+        )
+    audit.track_event(
+        session,
+        audit.VersionPublished(data={"before": before["published_version"], "after": number}),
+        actor=actor,
+        site=site,
+        version=number,
+    )
     session.commit()
     return site
-
-
-def accepted_types_label() -> str:
-    """Return the accepted file extensions for messages and the upload form."""
-    return ", ".join(ACCEPTED_EXTENSIONS)

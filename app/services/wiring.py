@@ -35,8 +35,9 @@ def build_deps(app: Flask) -> Deps:
         runner=None,  # type: ignore[arg-type]  # set just below: the runner needs deps
         settings=dict(app.config),
     )
-    deps.runner = ThreadPoolRunner(lambda job_id: run_generation(deps, job_id),
-                                   workers=app.config["JOB_WORKERS"])
+    deps.runner = ThreadPoolRunner(
+        lambda job_id: run_generation(deps, job_id), workers=app.config["JOB_WORKERS"]
+    )
     return deps
 
 

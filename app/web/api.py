@@ -8,7 +8,7 @@ from flask import Blueprint, g, jsonify, request, url_for
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
-from app.access import Action
+from app.access import Action, can
 from app.auth import current_principal, require_user
 from app.db import get_session
 from app.errors import BadInput, NotSignedIn
@@ -30,21 +30,32 @@ def require_token() -> None:
     if request.endpoint == "api.openapi":
         return
     if g.get("auth_method") != "token":
-        raise NotSignedIn("Send a personal API token as 'Authorization: Bearer <token>'; "
-                          "create one with 'sitewright token create' or on /account/tokens.")
+        raise NotSignedIn(
+            "Send a personal API token as 'Authorization: Bearer <token>'; "
+            "create one with 'sitewright token create' or on /account/tokens."
+        )
 
 
 def site_json(site: Site) -> dict[str, Any]:
     """Describe a site for the API."""
     return {
-        "id": site.id, "slug": site.slug,
+        "id": site.id,
+        "slug": site.slug,
         "url": url_for("serve.site_page", slug=site.slug, _external=True),
-        "name": site.name, "owner": site.owner.email, "owner_name": site.owner.name,
-        "department": site.department, "template": site.template, "status": site.status,
-        "audience": site.audience, "categories": site.categories,
-        "expires_on": site.expires_on.isoformat(), "official": None,
-        "published_version": site.published_version, "latest_version": site.latest_version,
-        "data_source_note": site.data_source_note, "purpose": site.purpose,
+        "name": site.name,
+        "owner": site.owner.email,
+        "owner_name": site.owner.name,
+        "department": site.department,
+        "template": site.template,
+        "status": site.status,
+        "audience": site.audience,
+        "categories": site.categories,
+        "expires_on": site.expires_on.isoformat(),
+        "official": None,
+        "published_version": site.published_version,
+        "latest_version": site.latest_version,
+        "data_source_note": site.data_source_note,
+        "purpose": site.purpose,
         "created_at": site.created_at.isoformat() + "Z",
         "updated_at": site.updated_at.isoformat() + "Z",
     }
@@ -53,14 +64,24 @@ def site_json(site: Site) -> dict[str, Any]:
 def version_json(version: SiteVersion, *, with_content: bool = False) -> dict[str, Any]:
     """Describe a version and its provenance for the API."""
     body: dict[str, Any] = {
-        "number": version.number, "created_at": version.created_at.isoformat() + "Z",
-        "author": version.author.email, "template": version.template,
+        "number": version.number,
+        "created_at": version.created_at.isoformat() + "Z",
+        "author": version.author.email,
+        "template": version.template,
         "template_version": version.template_version,
         "instruction": {"kind": version.instruction_kind, "text": version.instruction},
-        "model": version.model, "offline": version.offline,
+        "model": version.model,
+        "offline": version.offline,
         "tokens": {"input": version.tokens_in, "output": version.tokens_out},
-        "sources": [{"filename": s.filename, "sha256": s.sha256, "size": s.size,
-                     "uploader": s.uploader.email} for s in version.sources],
+        "sources": [
+            {
+                "filename": s.filename,
+                "sha256": s.sha256,
+                "size": s.size,
+                "uploader": s.uploader.email,
+            }
+            for s in version.sources
+        ],
     }
     if with_content:
         body["content"] = version.content
@@ -83,9 +104,18 @@ def openapi() -> Response:
 @bp.get("/templates")
 def templates() -> Response:
     """List the vetted templates."""
-    return jsonify(templates=[
-        {"name": t.name, "title": t.title, "description": t.description, "version": t.version,
-         "categories": list(t.categories)} for t in get_deps().registry])
+    return jsonify(
+        templates=[
+            {
+                "name": t.name,
+                "title": t.title,
+                "description": t.description,
+                "version": t.version,
+                "categories": list(t.categories),
+            }
+            for t in get_deps().registry
+        ]
+    )
 
 
 @bp.post("/sites")
@@ -94,14 +124,20 @@ def create_site() -> tuple[Response, int]:
     user = require_user()
     form = request.form
     new = site_service.NewSite(
-        template=form.get("template", ""), prompt=form.get("prompt", ""),
-        name=form.get("name", ""), department=form.get("department", ""),
+        template=form.get("template", ""),
+        prompt=form.get("prompt", ""),
+        name=form.get("name", ""),
+        department=form.get("department", ""),
         expires_on=site_service.parse_date(form.get("expires_on")),
         data_source_note=form.get("data_source_note", ""),
-        categories=form.getlist("categories"), purpose=form.get("purpose", ""),
+        categories=form.getlist("categories"),
+        purpose=form.get("purpose", ""),
     )
-    uploads = [site_service.Upload(f.filename or "upload", f.read())
-               for f in request.files.getlist("files") if f.filename]
+    uploads = [
+        site_service.Upload(f.filename or "upload", f.read())
+        for f in request.files.getlist("files")
+        if f.filename
+    ]
     site, job = site_service.create_site(get_session(), get_deps(), user, new, uploads)
     get_deps().runner.submit(job.id)
     return jsonify(site=site_json(site), job={"id": job.id, "status": job.status}), 202
@@ -119,10 +155,12 @@ def list_sites() -> Response:
     who = current_principal()
     query = select(Site).order_by(Site.updated_at.desc())
     if not who.is_admin:
-        query = query.where(or_(Site.owner_id == who.id,
-                                (Site.audience == "workspace") & (Site.status == "published")))
-    from app.access import can
-
+        query = query.where(
+            or_(
+                Site.owner_id == who.id,
+                (Site.audience == "workspace") & (Site.status == "published"),
+            )
+        )
     sites = [s for s in get_session().scalars(query).all() if can(who, Action.VIEW, s)]
     return jsonify(sites=[site_json(s) for s in sites])
 
@@ -138,8 +176,13 @@ def get_site(site_id: int) -> Response:
 def versions(site_id: int) -> Response:
     """List a site's versions with provenance (owner and admins)."""
     site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW_DRAFTS)
-    rows = get_session().scalars(select(SiteVersion).where(SiteVersion.site_id == site.id)
-                                 .order_by(SiteVersion.number)).all()
+    rows = (
+        get_session()
+        .scalars(
+            select(SiteVersion).where(SiteVersion.site_id == site.id).order_by(SiteVersion.number)
+        )
+        .all()
+    )
     return jsonify(versions=[version_json(v) for v in rows])
 
 
@@ -155,8 +198,11 @@ def version(site_id: int, number: int) -> Response:
 def site_jobs(site_id: int) -> Response:
     """List a site's generation jobs, newest first."""
     site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW_DRAFTS)
-    rows = get_session().scalars(select(Job).where(Job.site_id == site.id)
-                                 .order_by(Job.created_at.desc())).all()
+    rows = (
+        get_session()
+        .scalars(select(Job).where(Job.site_id == site.id).order_by(Job.created_at.desc()))
+        .all()
+    )
     return jsonify(jobs=[job_state(j) for j in rows])
 
 

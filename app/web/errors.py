@@ -20,8 +20,9 @@ def wants_json() -> bool:
     return request.path.startswith("/api/") or request.path.endswith(("/status", ".json"))
 
 
-def error_response(status: int, code: str, message: str,
-                   details: list[str] | None = None) -> Response | tuple[str, int]:
+def error_response(
+    status: int, code: str, message: str, details: list[str] | None = None
+) -> Response | tuple[str, int]:
     """Answer an error as JSON ``{"error": {...}}`` or as the HTML error page."""
     session = g.get("db_session")
     if session is not None:
@@ -33,8 +34,9 @@ def error_response(status: int, code: str, message: str,
         response = Response(status=status, mimetype="application/json")
         response.set_data(json.dumps({"error": body}))
         return response
-    return render_template("error.html", status=status, message=message,
-                           details=details or []), status
+    return render_template(
+        "error.html", status=status, message=message, details=details or []
+    ), status
 
 
 def init_app(app: Flask) -> None:
@@ -48,8 +50,12 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Response | tuple[str, int]:
-        return error_response(400, "csrf", "The form expired or was sent from elsewhere. "
-                              "Go back, reload the page and send it again.")
+        return error_response(
+            400,
+            "csrf",
+            "The form expired or was sent from elsewhere. "
+            "Go back, reload the page and send it again.",
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | tuple[str, int]:
@@ -61,12 +67,17 @@ def init_app(app: Flask) -> None:
         }
         message = messages.get(status, exc.description or exc.name)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-            status, exc.name.lower().replace(" ", "_"))
+            status, exc.name.lower().replace(" ", "_")
+        )
         return error_response(status, code, message)
 
     @app.errorhandler(Exception)
     def server_error(exc: Exception) -> Response | tuple[str, int]:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(500, "server_error", "Something went wrong on the server. "
-                              "Nothing you sent was lost; try again, and tell an admin if it "
-                              f"keeps happening (request id {g.get('request_id', '')}).")
+        return error_response(
+            500,
+            "server_error",
+            "Something went wrong on the server. "
+            "Nothing you sent was lost; try again, and tell an admin if it "
+            f"keeps happening (request id {g.get('request_id', '')}).",
+        )

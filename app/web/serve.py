@@ -28,24 +28,30 @@ PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 
 @cache
 def _plotly_version() -> str:
-    return plotly.__version__
+    return str(plotly.__version__)
 
 
 def _banners(site: Site, number: int) -> str:
     """Banners for this request: dev sign-in, draft, expiry; escaped here, never from content."""
     parts = []
     if current_app.config["DEV_LOGIN"]:
-        parts.append('<p class="banner banner-dev" role="note">Development sign-in is on: '
-                     "anyone on this machine can sign in as anyone. Do not use with real data."
-                     "</p>")
+        parts.append(
+            '<p class="banner banner-dev" role="note">Development sign-in is on: '
+            "anyone on this machine can sign in as anyone. Do not use with real data."
+            "</p>"
+        )
     if number != site.published_version:
-        parts.append(f'<p class="banner banner-draft" role="note">Draft: version {number} '
-                     f"is not the published version of {escape(site.name)}. Only its owner "
-                     "and admins can see it.</p>")
+        parts.append(
+            f'<p class="banner banner-draft" role="note">Draft: version {number} '
+            f"is not the published version of {escape(site.name)}. Only its owner "
+            "and admins can see it.</p>"
+        )
     days_left = (site.expires_on - dt.date.today()).days
     if days_left <= 14 and can(current_principal(), Action.VIEW_DRAFTS, site):
-        parts.append(f'<p class="banner banner-expiry" role="note">This site expires on '
-                     f"{site.expires_on.isoformat()} ({max(days_left, 0)} days left).</p>")
+        parts.append(
+            f'<p class="banner banner-expiry" role="note">This site expires on '
+            f"{site.expires_on.isoformat()} ({max(days_left, 0)} days left).</p>"
+        )
     return "".join(parts)
 
 
@@ -115,5 +121,10 @@ def site_version(slug: str, number: int) -> Response:
 @bp.get("/static/vendor/plotly.min.js")
 def plotly_js() -> Response:
     """Serve plotly.js from the installed plotly package: no CDN at run time."""
-    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=86400, conditional=True,
-                     etag=_plotly_version())
+    return send_file(
+        PLOTLY_JS,
+        mimetype="text/javascript",
+        max_age=86400,
+        conditional=True,
+        etag=_plotly_version(),
+    )

@@ -24,7 +24,7 @@ from app.access import Action
 from app.auth import current_principal, dev_login_available, login_required, require_user
 from app.auth.sessions import create_api_token
 from app.db import get_session
-from app.errors import BadInput, SitewrightError
+from app.errors import BadInput, NotFound, SitewrightError
 from app.ingest import ACCEPTED_EXTENSIONS
 from app.models import ApiToken, Job, Site, SiteVersion, utcnow
 from app.services import sites as site_service
@@ -41,17 +41,22 @@ def init_app(app: Flask) -> None:
     def globals_for_templates() -> dict[str, Any]:
         from app.auth import current_user
 
-        return {"current_user": current_user(), "principal": current_principal(),
-                "dev_login_on": bool(current_app.config["DEV_LOGIN"]),
-                "dev_login_here": dev_login_available()}
+        return {
+            "current_user": current_user(),
+            "principal": current_principal(),
+            "dev_login_on": bool(current_app.config["DEV_LOGIN"]),
+            "dev_login_here": dev_login_available(),
+        }
 
 
 def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:
     if not site_ids:
         return {}
-    jobs = get_session().scalars(
-        select(Job).where(Job.site_id.in_(site_ids)).order_by(Job.created_at)
-    ).all()
+    jobs = (
+        get_session()
+        .scalars(select(Job).where(Job.site_id.in_(site_ids)).order_by(Job.created_at))
+        .all()
+    )
     return {job.site_id: job for job in jobs}
 
 
@@ -60,18 +65,39 @@ def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:
 def index() -> str:
     """List the signed-in user's sites."""
     user = require_user()
-    sites = get_session().scalars(
+    db = get_session()
+    sites = db.scalars(
         select(Site).where(Site.owner_id == user.id).order_by(Site.updated_at.desc())
     ).all()
-    return render_template("ui/index.html", sites=sites,
-                           jobs=_latest_jobs([s.id for s in sites]), today=dt.date.today())
+    shared = db.scalars(
+        select(Site)
+        .where(
+            Site.owner_id != user.id,
+            Site.audience == "workspace",
+            Site.status == "published",
+            Site.expires_on >= dt.date.today(),
+        )
+        .order_by(Site.updated_at.desc())
+        .limit(50)
+    ).all()
+    return render_template(
+        "ui/index.html",
+        sites=sites,
+        shared=shared,
+        jobs=_latest_jobs([s.id for s in sites]),
+        today=dt.date.today(),
+    )
 
 
 def _form_defaults() -> dict[str, Any]:
     deps = get_deps()
     return {
-        "template": request.args.get("template", ""), "prompt": "", "name": "",
-        "department": "", "data_source_note": "", "categories": [],
+        "template": request.args.get("template", ""),
+        "prompt": "",
+        "name": "",
+        "department": "",
+        "data_source_note": "",
+        "categories": [],
         "expires_on": site_service.default_expiry(deps.settings).isoformat(),
     }
 
@@ -80,9 +106,15 @@ def _render_new(form: dict[str, Any], error: SitewrightError | None = None) -> t
     deps = get_deps()
     today = dt.date.today()
     return render_template(
-        "ui/new.html", templates=list(deps.registry), form=form, error=error,
-        categories=site_service.CATEGORIES, accepted=",".join(ACCEPTED_EXTENSIONS),
-        max_file_mb=deps.settings["MAX_FILE_MB"], max_files=deps.settings["MAX_FILES"],
+        "ui/new.html",
+        templates=list(deps.registry),
+        form=form,
+        error=error,
+        categories=site_service.CATEGORIES,
+        accepted=",".join(ACCEPTED_EXTENSIONS),
+        accepted_label=", ".join(ACCEPTED_EXTENSIONS),
+        max_file_mb=deps.settings["MAX_FILE_MB"],
+        max_files=deps.settings["MAX_FILES"],
         max_upload_mb=deps.settings["MAX_UPLOAD_MB"],
         min_date=(today + dt.timedelta(days=1)).isoformat(),
         max_date=(today + dt.timedelta(days=deps.settings["MAX_EXPIRY_DAYS"])).isoformat(),
@@ -101,15 +133,23 @@ def new_site() -> tuple[str, int]:
 def create_site() -> Response | tuple[str, int]:
     """Save the request and its files, queue generation, and show the progress page."""
     user = require_user()
-    form = {key: request.form.get(key, "") for key in
-            ("template", "prompt", "name", "department", "data_source_note", "expires_on")}
+    form: dict[str, Any] = {
+        key: request.form.get(key, "")
+        for key in ("template", "prompt", "name", "department", "data_source_note", "expires_on")
+    }
     form["categories"] = request.form.getlist("categories")
-    uploads = [site_service.Upload(f.filename or "upload", f.read())
-               for f in request.files.getlist("files") if f.filename]
+    uploads = [
+        site_service.Upload(f.filename or "upload", f.read())
+        for f in request.files.getlist("files")
+        if f.filename
+    ]
     try:
         new = site_service.NewSite(
-            template=form["template"], prompt=form["prompt"], name=form["name"],
-            department=form["department"], data_source_note=form["data_source_note"],
+            template=form["template"],
+            prompt=form["prompt"],
+            name=form["name"],
+            department=form["department"],
+            data_source_note=form["data_source_note"],
             expires_on=site_service.parse_date(form["expires_on"]),
             categories=form["categories"],
         )
@@ -117,8 +157,10 @@ def create_site() -> Response | tuple[str, int]:
     except SitewrightError as exc:
         get_session().rollback()
         if uploads:
-            exc.details.append("For safety, files are not kept after a refused request: "
-                               "select them again before sending.")
+            exc.details.append(
+                "For safety, files are not kept after a refused request: "
+                "select them again before sending."
+            )
         return _render_new(form, exc)
     get_deps().runner.submit(job.id)
     return redirect(url_for("ui.job_progress", site_id=site.id, job_id=job.id), 303)
@@ -134,12 +176,22 @@ def site_detail(site_id: int) -> str:
     """Show a site's versions with provenance, preview links and the publish form."""
     site = _owned_site(site_id)
     db = get_session()
-    versions = db.scalars(select(SiteVersion).where(SiteVersion.site_id == site.id)
-                          .order_by(SiteVersion.number.desc())).all()
-    jobs = db.scalars(select(Job).where(Job.site_id == site.id)
-                      .order_by(Job.created_at.desc()).limit(5)).all()
-    return render_template("ui/site.html", site=site, versions=versions, jobs=jobs,
-                           audiences=site_service.AUDIENCES, today=dt.date.today())
+    versions = db.scalars(
+        select(SiteVersion)
+        .where(SiteVersion.site_id == site.id)
+        .order_by(SiteVersion.number.desc())
+    ).all()
+    jobs = db.scalars(
+        select(Job).where(Job.site_id == site.id).order_by(Job.created_at.desc()).limit(5)
+    ).all()
+    return render_template(
+        "ui/site.html",
+        site=site,
+        versions=versions,
+        jobs=jobs,
+        audiences=site_service.AUDIENCES,
+        today=dt.date.today(),
+    )
 
 
 @bp.post("/sites/<int:site_id>/publish")
@@ -151,24 +203,33 @@ def publish(site_id: int) -> Response:
         number = int(request.form.get("version", ""))
     except ValueError as exc:
         raise BadInput("Choose a version to publish.") from exc
-    site_service.publish_version(get_session(), site, number, require_user(),
-                                 audience=request.form.get("audience") or None)
-    flash(f"Version {number} is published at {url_for('serve.site_page', slug=site.slug)}.",
-          "success")
+    site_service.publish_version(
+        get_session(), site, number, require_user(), audience=request.form.get("audience") or None
+    )
+    flash(
+        f"Version {number} is published at {url_for('serve.site_page', slug=site.slug)}.", "success"
+    )
     return redirect(url_for("ui.site_detail", site_id=site.id), 303)
 
 
 def _job(site_id: int, job_id: str) -> Job:
     job = site_service.get_job(get_session(), current_principal(), job_id)
     if job.site_id != site_id:
-        raise site_service.NotFound("No such job.")
+        raise NotFound("No such job.")
     return job
 
 
 def job_state(job: Job) -> dict[str, Any]:
     """Describe a job for the progress page and the API."""
-    return {"id": job.id, "status": job.status, "step": job.step, "error": job.error,
-            "site_id": job.site_id, "version": job.version, "attempts": job.attempts}
+    return {
+        "id": job.id,
+        "status": job.status,
+        "step": job.step,
+        "error": job.error,
+        "site_id": job.site_id,
+        "version": job.version,
+        "attempts": job.attempts,
+    }
 
 
 @bp.get("/sites/<int:site_id>/jobs/<job_id>")
@@ -176,8 +237,9 @@ def job_state(job: Job) -> dict[str, Any]:
 def job_progress(site_id: int, job_id: str) -> str:
     """Show the steps of a generation; the page polls for updates and survives reloads."""
     job = _job(site_id, job_id)
-    return render_template("ui/progress.html", job=job, site=job.site, steps=STEPS,
-                           state=job_state(job))
+    return render_template(
+        "ui/progress.html", job=job, site=job.site, steps=STEPS, state=job_state(job)
+    )
 
 
 @bp.get("/sites/<int:site_id>/jobs/<job_id>/status")
@@ -187,8 +249,7 @@ def job_status(site_id: int, job_id: str) -> Response:
     job = _job(site_id, job_id)
     state = job_state(job)
     if job.status == "succeeded":
-        state["preview_url"] = url_for("serve.site_version", slug=job.site.slug,
-                                       number=job.version)
+        state["preview_url"] = url_for("serve.site_version", slug=job.site.slug, number=job.version)
         state["site_url"] = url_for("ui.site_detail", site_id=site_id)
     return jsonify(state)
 
@@ -213,7 +274,7 @@ def tokens() -> str:
         if request.form.get("revoke"):
             row = db.get(ApiToken, int(request.form["revoke"]))
             if row is None or row.user_id != user.id:
-                raise site_service.NotFound("No such token.")
+                raise NotFound("No such token.")
             row.revoked_at = utcnow()
             audit.track_event(db, audit.TokenRevoked(data={"token": row.prefix}), actor=user)
             flash(f"Token {row.name} is revoked.", "success")
@@ -222,6 +283,7 @@ def tokens() -> str:
             db.flush()
             audit.track_event(db, audit.TokenCreated(data={"token": row.prefix}), actor=user)
         db.commit()
-    rows = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
-                      .order_by(ApiToken.created_at.desc())).all()
+    rows = db.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.created_at.desc())
+    ).all()
     return render_template("ui/tokens.html", tokens=rows, new_token=new_token)

@@ -76,8 +76,9 @@ def oidc_provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def vanishing_provider(oidc_settings: dict[str, Any]
-                       ) -> Iterator[tuple[Provider, Callable[[], None]]]:
+def vanishing_provider(
+    oidc_settings: dict[str, Any],
+) -> Iterator[tuple[Provider, Callable[[], None]]]:
     """A provider of the test's own, configured as the issuer, and a function that stops it."""
     with contextlib.ExitStack() as stack:
         server = stack.enter_context(run_provider())
@@ -96,8 +97,10 @@ def misnamed_provider(oidc_provider: Provider) -> Iterator[Provider]:
 
     def proxy(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         upstream = requests.get(oidc_provider.issuer + environ["PATH_INFO"], timeout=5)
-        start_response(f"{upstream.status_code} Proxied",
-                       [("Content-Type", upstream.headers.get("Content-Type", "text/plain"))])
+        start_response(
+            f"{upstream.status_code} Proxied",
+            [("Content-Type", upstream.headers.get("Content-Type", "text/plain"))],
+        )
         return [upstream.content]
 
     server = werkzeug.serving.make_server("127.0.0.1", 0, proxy, threaded=True)
@@ -114,8 +117,11 @@ def misnamed_provider(oidc_provider: Provider) -> Iterator[Provider]:
 @pytest.fixture
 def oidc_settings(settings: dict[str, Any], oidc_provider: Provider) -> dict[str, Any]:
     """Settings for sign-in through the loopback provider; a test's marker takes precedence."""
-    for name, value in {"OIDC_ISSUER": oidc_provider.issuer, "OIDC_CLIENT_ID": "sitewright",
-                        "OIDC_CLIENT_SECRET": "client-secret",
-                        "OIDC_GROUPS_CLAIM": "groups"}.items():
+    for name, value in {
+        "OIDC_ISSUER": oidc_provider.issuer,
+        "OIDC_CLIENT_ID": "sitewright",
+        "OIDC_CLIENT_SECRET": "client-secret",
+        "OIDC_GROUPS_CLAIM": "groups",
+    }.items():
         settings.setdefault(name, value)
     return settings

@@ -26,8 +26,7 @@ class Provider:
 
     def authorize(self, authorize_url: str, sub: str) -> str:
         """Submit the provider's sign-in form as ``sub``; return where it sends the browser."""
-        response = requests.post(authorize_url, data={"sub": sub}, allow_redirects=False,
-                                 timeout=5)
+        response = requests.post(authorize_url, data={"sub": sub}, allow_redirects=False, timeout=5)
         assert response.status_code == 302, response.text
         location: str = response.headers["Location"]
         return location
@@ -40,8 +39,9 @@ def start_oidc(client: FlaskClient, next_url: str = "/new") -> str:
     return response.location
 
 
-def sign_in_oidc(client: FlaskClient, provider: Provider, sub: str,
-                 next_url: str = "/new") -> TestResponse:
+def sign_in_oidc(
+    client: FlaskClient, provider: Provider, sub: str, next_url: str = "/new"
+) -> TestResponse:
     """Go through the whole code flow as ``sub``; return the app's answer to the callback."""
     callback = provider.authorize(start_oidc(client, next_url), sub)
     return client.get(callback)

@@ -26,12 +26,17 @@ def test_off_unless_enabled(app: Flask, client: FlaskClient) -> None:
     assert BANNER not in login
 
 
-@pytest.mark.parametrize("request_from", [
-    pytest.param({"environ_base": {"REMOTE_ADDR": "10.0.0.5"}}, id="remote-address"),
-    pytest.param({"base_url": "http://sites.example.com"}, id="public-host-name"),
-    pytest.param({"environ_base": {"REMOTE_ADDR": "10.0.0.5"},
-                  "base_url": "http://sites.example.com"}, id="both"),
-])
+@pytest.mark.parametrize(
+    "request_from",
+    [
+        pytest.param({"environ_base": {"REMOTE_ADDR": "10.0.0.5"}}, id="remote-address"),
+        pytest.param({"base_url": "http://sites.example.com"}, id="public-host-name"),
+        pytest.param(
+            {"environ_base": {"REMOTE_ADDR": "10.0.0.5"}, "base_url": "http://sites.example.com"},
+            id="both",
+        ),
+    ],
+)
 def test_only_on_loopback(app: Flask, client: FlaskClient, request_from: dict[str, Any]) -> None:
     token = csrf_token_for(app, client, **request_from)
 
@@ -43,18 +48,25 @@ def test_only_on_loopback(app: Flask, client: FlaskClient, request_from: dict[st
     assert "/auth/dev" not in client.get("/auth/login", **request_from).get_data(as_text=True)
 
 
-@pytest.mark.parametrize("request_from", [
-    pytest.param({}, id="localhost"),
-    pytest.param({"base_url": "http://127.0.0.1:5000"}, id="ipv4"),
-    pytest.param({"environ_base": {"REMOTE_ADDR": "::1"}, "base_url": "http://[::1]:5000"},
-                 id="ipv6"),
-])
+@pytest.mark.parametrize(
+    "request_from",
+    [
+        pytest.param({}, id="localhost"),
+        pytest.param({"base_url": "http://127.0.0.1:5000"}, id="ipv4"),
+        pytest.param(
+            {"environ_base": {"REMOTE_ADDR": "::1"}, "base_url": "http://[::1]:5000"}, id="ipv6"
+        ),
+    ],
+)
 def test_answers_on_loopback(client: FlaskClient, request_from: dict[str, Any]) -> None:
     page = client.get("/auth/dev", **request_from)
     assert page.status_code == 200
 
-    response = client.post("/auth/dev", **request_from, data={
-        **FORM, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/auth/dev",
+        **request_from,
+        data={**FORM, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
 
     assert response.status_code == 302
 
@@ -84,8 +96,10 @@ def test_off_site_next_is_ignored(client: FlaskClient, next_url: str) -> None:
     page = client.get("/auth/dev", query_string={"next": next_url})
     assert f'value="{next_url}"' not in page.get_data(as_text=True)
 
-    response = client.post("/auth/dev", data={
-        **FORM, "next": next_url, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/auth/dev",
+        data={**FORM, "next": next_url, "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
 
     assert response.location == "/"
 
@@ -94,8 +108,14 @@ def test_off_site_next_is_ignored(client: FlaskClient, next_url: str) -> None:
 def test_membership_rules_apply(client: FlaskClient) -> None:
     page = client.get("/auth/dev")
 
-    response = client.post("/auth/dev", data={
-        **FORM, "email": "eve@elsewhere.org", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/auth/dev",
+        data={
+            **FORM,
+            "email": "eve@elsewhere.org",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
 
     assert response.status_code == 400
     assert "Accounts from elsewhere.org are not members" in response.get_data(as_text=True)

@@ -65,8 +65,9 @@ def test_start_sends_state_nonce_and_pkce(client: FlaskClient, oidc_provider: Pr
     assert kept["nonce"] == query["nonce"]
 
 
-def test_each_app_uses_its_own_client_settings(client: FlaskClient,
-                                               settings: dict[str, Any]) -> None:
+def test_each_app_uses_its_own_client_settings(
+    client: FlaskClient, settings: dict[str, Any]
+) -> None:
     # Two apps in one process (tests, or several workspaces) must not share a provider client.
     other = create_app({**settings, "OIDC_CLIENT_ID": "another-client"})
     try:
@@ -82,8 +83,9 @@ def test_each_app_uses_its_own_client_settings(client: FlaskClient,
 def test_sign_in_creates_user_keyed_by_issuer_and_subject(
     client: FlaskClient, oidc_provider: Provider, database: Database
 ) -> None:
-    oidc_provider.put_user("alice-1", email="Alice@Example.com", name="Alice A",
-                           groups=["finance", "staff"])
+    oidc_provider.put_user(
+        "alice-1", email="Alice@Example.com", name="Alice A", groups=["finance", "staff"]
+    )
 
     callback = oidc_provider.authorize(start_oidc(client, "/new"), "alice-1")
     assert callback.startswith("http://localhost/auth/callback?")
@@ -104,8 +106,9 @@ def test_sign_in_creates_user_keyed_by_issuer_and_subject(
 def test_groups_come_from_the_configured_claim(
     client: FlaskClient, oidc_provider: Provider, database: Database
 ) -> None:
-    oidc_provider.put_user("roles-1", email="rolf@example.com", roles=["analyst", "reviewer"],
-                           groups=["not-this-one"])
+    oidc_provider.put_user(
+        "roles-1", email="rolf@example.com", roles=["analyst", "reviewer"], groups=["not-this-one"]
+    )
 
     assert sign_in_oidc(client, oidc_provider, "roles-1").status_code == 302
 
@@ -132,20 +135,25 @@ def test_other_email_domain_is_refused(
 
     assert response.status_code == 403
     assert "Accounts from elsewhere.org are not members of this workspace." in (
-        response.get_data(as_text=True))
+        response.get_data(as_text=True)
+    )
     assert not is_signed_in(client)
     assert session_count(database) == 0
     assert user_for(database, oidc_provider, "outsider-1") is None
 
 
 @pytest.mark.app_settings(REQUIRED_GROUP="sitewright-users")
-@pytest.mark.parametrize(("groups", "status"), [
-    (["staff"], 403),
-    ([], 403),
-    (["staff", "sitewright-users"], 302),
-])
-def test_required_group(client: FlaskClient, oidc_provider: Provider, groups: list[str],
-                        status: int) -> None:
+@pytest.mark.parametrize(
+    ("groups", "status"),
+    [
+        (["staff"], 403),
+        ([], 403),
+        (["staff", "sitewright-users"], 302),
+    ],
+)
+def test_required_group(
+    client: FlaskClient, oidc_provider: Provider, groups: list[str], status: int
+) -> None:
     sub = "group-" + "-".join(groups or ["none"])
     oidc_provider.put_user(sub, email=f"{sub}@example.com", groups=groups)
 
@@ -167,8 +175,9 @@ def test_unverified_email_is_refused(client: FlaskClient, oidc_provider: Provide
     assert not is_signed_in(client)
 
 
-def test_tampered_state_is_refused(client: FlaskClient, oidc_provider: Provider,
-                                   database: Database) -> None:
+def test_tampered_state_is_refused(
+    client: FlaskClient, oidc_provider: Provider, database: Database
+) -> None:
     oidc_provider.put_user("state-1", email="stan@example.com")
     callback = oidc_provider.authorize(start_oidc(client), "state-1")
 
@@ -180,8 +189,9 @@ def test_tampered_state_is_refused(client: FlaskClient, oidc_provider: Provider,
     assert session_count(database) == 0
 
 
-def test_replayed_callback_is_refused(app: Flask, client: FlaskClient, oidc_provider: Provider,
-                                      database: Database) -> None:
+def test_replayed_callback_is_refused(
+    app: Flask, client: FlaskClient, oidc_provider: Provider, database: Database
+) -> None:
     oidc_provider.put_user("replay-1", email="rita@example.com")
     callback = oidc_provider.authorize(start_oidc(client), "replay-1")
     assert client.get(callback).status_code == 302
@@ -196,8 +206,9 @@ def test_replayed_callback_is_refused(app: Flask, client: FlaskClient, oidc_prov
     assert session_count(database) == 1
 
 
-def test_id_token_with_another_nonce_is_refused(client: FlaskClient, oidc_provider: Provider,
-                                                database: Database) -> None:
+def test_id_token_with_another_nonce_is_refused(
+    client: FlaskClient, oidc_provider: Provider, database: Database
+) -> None:
     oidc_provider.put_user("nonce-1", email="nonce@example.com")
     authorize_url = start_oidc(client)
     state = parse_qs(urlsplit(authorize_url).query)["state"][0]
@@ -214,8 +225,9 @@ def test_id_token_with_another_nonce_is_refused(client: FlaskClient, oidc_provid
     assert session_count(database) == 0
 
 
-def test_stolen_code_with_own_state_is_refused(app: Flask, client: FlaskClient,
-                                               oidc_provider: Provider) -> None:
+def test_stolen_code_with_own_state_is_refused(
+    app: Flask, client: FlaskClient, oidc_provider: Provider
+) -> None:
     oidc_provider.put_user("victim-1", email="vic@example.com")
     victim = app.test_client()
     stolen = oidc_provider.authorize(start_oidc(victim), "victim-1")
@@ -231,8 +243,7 @@ def test_stolen_code_with_own_state_is_refused(app: Flask, client: FlaskClient,
 def test_provider_error_is_refused(client: FlaskClient) -> None:
     state = parse_qs(urlsplit(start_oidc(client)).query)["state"][0]
 
-    response = client.get("/auth/callback", query_string={"error": "access_denied",
-                                                          "state": state})
+    response = client.get("/auth/callback", query_string={"error": "access_denied", "state": state})
 
     assert response.status_code == 403
     assert not is_signed_in(client)
@@ -275,7 +286,8 @@ def test_issuer_mismatch_is_a_clear_503(misnamed_issuer: str, client: FlaskClien
 
         assert response.status_code == 503
         assert "names a different issuer than SITEWRIGHT_OIDC_ISSUER" in (
-            response.get_data(as_text=True))
+            response.get_data(as_text=True)
+        )
         assert not is_signed_in(client)
 
 
@@ -302,12 +314,20 @@ def test_provider_gone_mid_sign_in_is_a_clear_503(
     assert not is_signed_in(client)
 
 
-@pytest.mark.parametrize("next_url", [
-    "https://evil.example/", "//evil.example", "/\\evil.example", "javascript:alert(1)",
-    "http:/evil.example", "/\t/evil.example",
-])
-def test_off_site_next_is_ignored(client: FlaskClient, oidc_provider: Provider,
-                                  next_url: str) -> None:
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://evil.example/",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "http:/evil.example",
+        "/\t/evil.example",
+    ],
+)
+def test_off_site_next_is_ignored(
+    client: FlaskClient, oidc_provider: Provider, next_url: str
+) -> None:
     oidc_provider.put_user("next-1", email="nico@example.com")
 
     response = sign_in_oidc(client, oidc_provider, "next-1", next_url=next_url)

@@ -27,8 +27,14 @@ def session_cookie(client: FlaskClient) -> str:
 
 def test_cookie_is_http_only_and_same_site_lax(client: FlaskClient) -> None:
     page = client.get("/auth/dev")
-    response = client.post("/auth/dev", data={"email": "kim@example.com", "next": "/",
-                                              "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/auth/dev",
+        data={
+            "email": "kim@example.com",
+            "next": "/",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
 
     set_cookie = response.headers["Set-Cookie"]
     assert set_cookie.startswith(f"{COOKIE}=")
@@ -41,15 +47,17 @@ def test_database_keeps_only_a_hash_of_the_session_token(
 ) -> None:
     auth.login()
     token = app.session_interface.get_signing_serializer(app).loads(  # type: ignore[attr-defined]
-        session_cookie(client))["sid"]
+        session_cookie(client)
+    )["sid"]
 
     with database.session() as session:
         ids = session.scalars(select(UserSession.id)).all()
     assert ids == [hashlib.sha256(token.encode()).hexdigest()]
 
 
-def test_each_sign_in_gets_a_new_session(client: FlaskClient, auth: Auth,
-                                         database: Database) -> None:
+def test_each_sign_in_gets_a_new_session(
+    client: FlaskClient, auth: Auth, database: Database
+) -> None:
     auth.login()
     first = session_cookie(client)
     auth.login()
@@ -59,8 +67,9 @@ def test_each_sign_in_gets_a_new_session(client: FlaskClient, auth: Auth,
         assert len(session.scalars(select(UserSession.id)).all()) == 2
 
 
-def test_sign_out_takes_effect_at_once(app: Flask, client: FlaskClient, auth: Auth,
-                                       database: Database) -> None:
+def test_sign_out_takes_effect_at_once(
+    app: Flask, client: FlaskClient, auth: Auth, database: Database
+) -> None:
     auth.login()
     copied = app.test_client()
     copied.set_cookie(COOKIE, session_cookie(client))
@@ -103,16 +112,23 @@ def test_deactivated_user_is_signed_out_on_the_next_request(
     assert client.get("/api/v1/templates", headers=bearer).status_code == 200
 
     with database.transaction() as session:
-        session.execute(update(User).where(User.email == "dora@example.com")
-                        .values(is_active=False))
+        session.execute(
+            update(User).where(User.email == "dora@example.com").values(is_active=False)
+        )
 
     assert not is_signed_in(client)
     response = client.get("/api/v1/templates", headers=bearer)
     assert response.status_code == 401
     assert response.get_json()["error"]["code"] == "not_signed_in"
     page = client.get("/auth/dev")
-    again = client.post("/auth/dev", data={"email": "dora@example.com", "next": "/",
-                                           "csrf_token": csrf_from(page.get_data(as_text=True))})
+    again = client.post(
+        "/auth/dev",
+        data={
+            "email": "dora@example.com",
+            "next": "/",
+            "csrf_token": csrf_from(page.get_data(as_text=True)),
+        },
+    )
     assert again.status_code == 403
     assert "deactivated" in again.get_data(as_text=True)
     assert not is_signed_in(client)
@@ -123,7 +139,6 @@ def test_expired_session_is_refused(client: FlaskClient, auth: Auth, database: D
     assert is_signed_in(client)
 
     with database.transaction() as session:
-        session.execute(update(UserSession)
-                        .values(expires_at=utcnow() - dt.timedelta(seconds=1)))
+        session.execute(update(UserSession).values(expires_at=utcnow() - dt.timedelta(seconds=1)))
 
     assert not is_signed_in(client)

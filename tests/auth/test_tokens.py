@@ -34,9 +34,18 @@ def assert_not_signed_in_json(response: object) -> None:
 
 
 def test_cli_prints_the_token_alone_on_the_last_line(app: Flask, database: Database) -> None:
-    result = app.test_cli_runner().invoke(args=[
-        "token", "create", "--email", "Terry@Example.com", "--group", "analysts",
-        "--group", "finance"])
+    result = app.test_cli_runner().invoke(
+        args=[
+            "token",
+            "create",
+            "--email",
+            "Terry@Example.com",
+            "--group",
+            "analysts",
+            "--group",
+            "finance",
+        ]
+    )
 
     assert result.exit_code == 0, result.output
     lines = result.output.rstrip("\n").split("\n")
@@ -46,8 +55,7 @@ def test_cli_prints_the_token_alone_on_the_last_line(app: Flask, database: Datab
         assert user.group_names == ["analysts", "finance"]
 
 
-def test_token_authenticates_the_api(client: FlaskClient,
-                                     make_token: Callable[..., str]) -> None:
+def test_token_authenticates_the_api(client: FlaskClient, make_token: Callable[..., str]) -> None:
     token = make_token("api@example.com")
 
     response = client.get("/api/v1/templates", headers=bearer(token))
@@ -57,8 +65,9 @@ def test_token_authenticates_the_api(client: FlaskClient,
     assert templates and {"name", "title", "description", "version"} <= set(templates[0])
 
 
-def test_only_the_hash_is_stored(app: Flask, database: Database,
-                                 make_token: Callable[..., str]) -> None:
+def test_only_the_hash_is_stored(
+    app: Flask, database: Database, make_token: Callable[..., str]
+) -> None:
     token = make_token("hash@example.com")
 
     with database.session() as session:
@@ -70,13 +79,16 @@ def test_only_the_hash_is_stored(app: Flask, database: Database,
                 assert not any(token in str(value) for value in values), table.name
 
 
-@pytest.mark.parametrize("headers", [
-    pytest.param({}, id="no-header"),
-    pytest.param(bearer("swt_" + "x" * 43), id="unknown-token"),
-    pytest.param(bearer("not-a-token"), id="not-a-token"),
-    pytest.param({"Authorization": "Bearer "}, id="empty"),
-    pytest.param({"Authorization": "Basic c3d0Og=="}, id="basic"),
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        pytest.param({}, id="no-header"),
+        pytest.param(bearer("swt_" + "x" * 43), id="unknown-token"),
+        pytest.param(bearer("not-a-token"), id="not-a-token"),
+        pytest.param({"Authorization": "Bearer "}, id="empty"),
+        pytest.param({"Authorization": "Basic c3d0Og=="}, id="basic"),
+    ],
+)
 def test_missing_or_wrong_token_is_401_json(client: FlaskClient, headers: dict[str, str]) -> None:
     assert_not_signed_in_json(client.get("/api/v1/templates", headers=headers))
 
@@ -99,8 +111,10 @@ def test_token_made_in_the_ui_works_until_revoked_there(
 ) -> None:
     auth.login("ui@example.com")
     page = client.get("/account/tokens")
-    created = client.post("/account/tokens", data={
-        "name": "weekly export", "csrf_token": csrf_from(page.get_data(as_text=True))})
+    created = client.post(
+        "/account/tokens",
+        data={"name": "weekly export", "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
     assert created.status_code == 200
     match = NEW_TOKEN_RE.search(created.get_data(as_text=True))
     assert match, "the new token is shown once"
@@ -110,27 +124,32 @@ def test_token_made_in_the_ui_works_until_revoked_there(
     assert token not in client.get("/account/tokens").get_data(as_text=True)
 
     with database.session() as session:
-        token_id = session.scalars(select(ApiToken.id)
-                                   .where(ApiToken.name == "weekly export")).one()
-    revoked = client.post("/account/tokens", data={
-        "revoke": str(token_id), "csrf_token": csrf_from(created.get_data(as_text=True))})
+        token_id = session.scalars(
+            select(ApiToken.id).where(ApiToken.name == "weekly export")
+        ).one()
+    revoked = client.post(
+        "/account/tokens",
+        data={"revoke": str(token_id), "csrf_token": csrf_from(created.get_data(as_text=True))},
+    )
 
     assert revoked.status_code == 200
     assert "Token weekly export is revoked." in revoked.get_data(as_text=True)
     assert_not_signed_in_json(script.get("/api/v1/templates", headers=bearer(token)))
 
 
-def test_cannot_revoke_someone_elses_token(app: Flask, client: FlaskClient, auth: Auth,
-                                           database: Database,
-                                           make_token: Callable[..., str]) -> None:
+def test_cannot_revoke_someone_elses_token(
+    app: Flask, client: FlaskClient, auth: Auth, database: Database, make_token: Callable[..., str]
+) -> None:
     token = make_token("owner@example.com")
     with database.session() as session:
         token_id = session.scalars(select(ApiToken.id)).one()
     auth.login("intruder@example.com")
     page = client.get("/account/tokens")
 
-    response = client.post("/account/tokens", data={
-        "revoke": str(token_id), "csrf_token": csrf_from(page.get_data(as_text=True))})
+    response = client.post(
+        "/account/tokens",
+        data={"revoke": str(token_id), "csrf_token": csrf_from(page.get_data(as_text=True))},
+    )
 
     assert response.status_code == 404
     assert client.get("/api/v1/templates", headers=bearer(token)).status_code == 200

@@ -28,8 +28,9 @@ def test_customer_review_from_samples_renders_charts(
     page.click("text=New site")
     page.check("input[name=template][value=customer_review]")
     page.fill("#prompt", "Quarterly review for Northwind Logistics.")
-    files = [str(samples_dir / "customer_review" / name)
-             for name in SAMPLE_FILES["customer_review"]]
+    files = [
+        str(samples_dir / "customer_review" / name) for name in SAMPLE_FILES["customer_review"]
+    ]
     page.set_input_files("#files", files)
     assert page.locator("#file-feedback li.file-ok").count() == 4
     assert "usage.csv" in page.input_value("#data_source_note")  # prefilled from the files
@@ -51,8 +52,9 @@ def test_customer_review_from_samples_renders_charts(
 
     colleague = browser.new_context().new_page()
     colleague.errors = []
-    colleague.on("console",
-                 lambda m: colleague.errors.append(m.text) if m.type == "error" else None)
+    colleague.on(
+        "console", lambda m: colleague.errors.append(m.text) if m.type == "error" else None
+    )
     sign_in(colleague, base, "colleague@example.com", "Colleague")
     colleague.goto(site_url)
     colleague.wait_for_selector("div.plot[data-drawn=true] .main-svg", timeout=30_000)

@@ -21,8 +21,7 @@ def test_chain_holds_and_detects_edits_and_deletions(app: Flask) -> None:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert audit.verify_chain(events) is None
         second, third = events[1].id, events[2].id
-        session.execute(update(AuditEvent).where(AuditEvent.id == second)
-                        .values(data={"n": 99}))
+        session.execute(update(AuditEvent).where(AuditEvent.id == second).values(data={"n": 99}))
     with database.transaction() as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id)).all()
         assert audit.verify_chain(events) == second

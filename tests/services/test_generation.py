@@ -65,11 +65,16 @@ def test_generation_records_version_with_provenance(
         assert version.template == "customer_review" and version.template_version
         assert version.instruction == "Make a useful site from these files."
         assert {s.filename for s in version.sources} == {
-            "usage.csv", "tickets.csv", "qbr_notes.md", "contract_summary.pdf"}
+            "usage.csv",
+            "tickets.csv",
+            "qbr_notes.md",
+            "contract_summary.pdf",
+        }
         assert all(len(s.sha256) == 64 for s in version.sources)
         usage = session.scalars(select(UsageRecord)).all()
         assert [(u.tokens_in, u.tokens_out) for u in usage] == [
-            (version.tokens_in, version.tokens_out)]
+            (version.tokens_in, version.tokens_out)
+        ]
         actions = session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)).all()
         assert actions[-2:] == ["site.created", "version.created"]
 
@@ -159,14 +164,22 @@ def _first_chart(content: Any) -> dict[str, Any]:
     return {}
 
 
-@pytest.mark.parametrize("reply, expected", [
-    (Reply(status=500, error_message="boom"), "internal error"),
-    (Reply(status=429, error_message="slow down"), "busy"),
-    (Reply(content=GOOD, delay_s=1.6), "did not answer within"),
-])
+@pytest.mark.parametrize(
+    "reply, expected",
+    [
+        (Reply(status=500, error_message="boom"), "internal error"),
+        (Reply(status=429, error_message="slow down"), "busy"),
+        (Reply(content=GOOD, delay_s=1.6), "did not answer within"),
+    ],
+)
 def test_unavailable_model_fails_with_retry_and_keeps_inputs(
-    app: Flask, client: FlaskClient, auth: Auth, samples_dir: Path, llm_server: FakeLLMServer,
-    reply: Reply, expected: str,
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    samples_dir: Path,
+    llm_server: FakeLLMServer,
+    reply: Reply,
+    expected: str,
 ) -> None:
     llm_server.responder = lambda body: reply
     status = make_site(app, client, auth, samples_dir)

@@ -23,13 +23,17 @@ def test_templates_listed(client: FlaskClient, make_token: Callable[..., str]) -
     assert response.status_code == 200
     names = {t["name"] for t in response.get_json()["templates"]}
     assert names >= set(SAMPLE_FILES)
-    assert all({"title", "description", "version"} <= set(t)
-               for t in response.get_json()["templates"])
+    assert all(
+        {"title", "description", "version"} <= set(t) for t in response.get_json()["templates"]
+    )
 
 
 @pytest.mark.parametrize("template", sorted(SAMPLE_FILES))
 def test_create_poll_publish_and_read_through_api(
-    app: Flask, client: FlaskClient, make_token: Callable[..., str], samples_dir: Path,
+    app: Flask,
+    client: FlaskClient,
+    make_token: Callable[..., str],
+    samples_dir: Path,
     template: str,
 ) -> None:
     token = make_token()
@@ -48,8 +52,11 @@ def test_create_poll_publish_and_read_through_api(
     assert {s["filename"] for s in provenance["sources"]} == set(SAMPLE_FILES[template])
     one = client.get(f"/api/v1/sites/{site_id}/versions/1", headers=bearer(token)).get_json()
     assert isinstance(one["content"], dict) and one["content"]
-    published = client.post(f"/api/v1/sites/{site_id}/publish", json={"version": 1,
-                            "audience": "workspace"}, headers=bearer(token))
+    published = client.post(
+        f"/api/v1/sites/{site_id}/publish",
+        json={"version": 1, "audience": "workspace"},
+        headers=bearer(token),
+    )
     assert published.status_code == 200, published.get_json()
     site = client.get(f"/api/v1/sites/{site_id}", headers=bearer(token)).get_json()
     assert site["published_version"] == 1 and site["status"] == "published"
@@ -68,13 +75,18 @@ def test_token_of_one_user_cannot_touch_anothers_site(
     created = create_site_api(client, owner, samples_dir).get_json()
     wait_for_jobs(app)
     site_id, job_id = created["site"]["id"], created["job"]["id"]
-    for path in (f"/api/v1/sites/{site_id}", f"/api/v1/sites/{site_id}/versions",
-                 f"/api/v1/sites/{site_id}/versions/1", f"/api/v1/jobs/{job_id}"):
+    for path in (
+        f"/api/v1/sites/{site_id}",
+        f"/api/v1/sites/{site_id}/versions",
+        f"/api/v1/sites/{site_id}/versions/1",
+        f"/api/v1/jobs/{job_id}",
+    ):
         response = client.get(path, headers=bearer(other))
         assert response.status_code == 404, path
         assert response.get_json()["error"]["code"] == "not_found"
-    publish = client.post(f"/api/v1/sites/{site_id}/publish", json={"version": 1},
-                          headers=bearer(other))
+    publish = client.post(
+        f"/api/v1/sites/{site_id}/publish", json={"version": 1}, headers=bearer(other)
+    )
     assert publish.status_code == 404
     assert client.get("/api/v1/sites", headers=bearer(other)).get_json()["sites"] == []
     slug = created["site"]["slug"]
@@ -91,8 +103,9 @@ def test_api_errors_are_json_with_fitting_status(
     assert bad_token.status_code == 401
     token = make_token()
     unknown = create_site_api(client, token, samples_dir, template="nope")
-    assert unknown.status_code == 400 and "Unknown template" in unknown.get_json()["error"][
-        "message"]
+    assert (
+        unknown.status_code == 400 and "Unknown template" in unknown.get_json()["error"]["message"]
+    )
     bad_date = create_site_api(client, token, samples_dir, expires_on="31/12/2027")
     assert bad_date.status_code == 400
     assert "expires_on" in bad_date.get_json()["error"]["message"]
@@ -102,9 +115,7 @@ def test_api_errors_are_json_with_fitting_status(
     assert client.get("/api/v1/jobs/nope", headers=bearer(token)).status_code == 404
 
 
-def test_session_cookie_does_not_authenticate_the_api(
-    client: FlaskClient, auth: object
-) -> None:
+def test_session_cookie_does_not_authenticate_the_api(client: FlaskClient, auth: object) -> None:
     auth.login()  # type: ignore[attr-defined]
     assert client.get("/api/v1/sites").status_code == 401
 
@@ -112,9 +123,15 @@ def test_session_cookie_does_not_authenticate_the_api(
 def test_openapi_document_lists_the_routes(client: FlaskClient) -> None:
     document = client.get("/api/v1/openapi.json").get_json()
     assert document["openapi"].startswith("3.")
-    for path in ("/templates", "/sites", "/sites/{site_id}", "/sites/{site_id}/versions",
-                 "/sites/{site_id}/versions/{number}", "/sites/{site_id}/publish",
-                 "/jobs/{job_id}"):
+    for path in (
+        "/templates",
+        "/sites",
+        "/sites/{site_id}",
+        "/sites/{site_id}/versions",
+        "/sites/{site_id}/versions/{number}",
+        "/sites/{site_id}/publish",
+        "/jobs/{job_id}",
+    ):
         assert path in document["paths"], path
 
 

@@ -12,8 +12,14 @@ from tests.conftest import Auth, csrf_from, wait_for_jobs
 from tests.factories import SAMPLE_FILES, create_site_ui
 
 
-def make_published(app: Flask, client: FlaskClient, auth: Auth, samples_dir: Path,
-                   template: str = "customer_review", audience: str = "workspace") -> dict:
+def make_published(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    samples_dir: Path,
+    template: str = "customer_review",
+    audience: str = "workspace",
+) -> dict:
     auth.login()
     created = create_site_ui(client, samples_dir, template)
     assert created.status_code == 303, created.get_data(as_text=True)
@@ -21,9 +27,14 @@ def make_published(app: Flask, client: FlaskClient, auth: Auth, samples_dir: Pat
     status = client.get(created.location + "/status").get_json()
     assert status["status"] == "succeeded", status
     detail = client.get(status["site_url"])
-    publish = client.post(f"{status['site_url']}/publish", data={
-        "csrf_token": csrf_from(detail.get_data(as_text=True)), "version": status["version"],
-        "audience": audience})
+    publish = client.post(
+        f"{status['site_url']}/publish",
+        data={
+            "csrf_token": csrf_from(detail.get_data(as_text=True)),
+            "version": status["version"],
+            "audience": audience,
+        },
+    )
     assert publish.status_code == 303
     slug = status["preview_url"].split("/")[2]
     return {"slug": slug, **status}
@@ -48,7 +59,8 @@ def test_builder_makes_and_publishes_each_template(
     csp = page.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-eval" not in csp
     assert "<script>" not in html.replace("<script src=", "").replace(
-        '<script type="application/json"', "")
+        '<script type="application/json"', ""
+    )
 
 
 def test_new_site_form_is_prefilled_and_keeps_input_on_error(
@@ -59,8 +71,9 @@ def test_new_site_form_is_prefilled_and_keeps_input_on_error(
     assert 'name="expires_on"' in page and 'type="date"' in page
     for template in SAMPLE_FILES:
         assert f'value="{template}"' in page
-    bad = create_site_ui(client, samples_dir, name="Kept name", prompt="Kept prompt",
-                         expires_on="2001-01-01")
+    bad = create_site_ui(
+        client, samples_dir, name="Kept name", prompt="Kept prompt", expires_on="2001-01-01"
+    )
     assert bad.status_code == 400
     html = bad.get_data(as_text=True)
     assert "expiry date must be in the future" in html
@@ -88,6 +101,7 @@ def test_owner_only_site_is_hidden_from_other_members(
     assert other.get(f"/s/{site['slug']}/").status_code == 404
     assert other.get(site["preview_url"]).status_code == 404
     assert other.get(site["site_url"]).status_code == 404
+    assert f"/s/{site['slug']}/" not in other.get("/").get_data(as_text=True)
     assert other.get(f"/sites/{site['site_id']}/jobs/{site['id']}/status").status_code == 404
 
 
@@ -99,6 +113,8 @@ def test_workspace_site_is_visible_to_members_but_drafts_are_not(
     auth.login("colleague@example.com", "Colleague", client=other)
     assert other.get(f"/s/{site['slug']}/").status_code == 200
     assert other.get(site["preview_url"]).status_code == 404  # versions are for the owner
+    listed = other.get("/").get_data(as_text=True)
+    assert "Shared with the workspace" in listed and f"/s/{site['slug']}/" in listed
     admin = app.test_client()
     auth.login("admin@example.com", "Admin", client=admin)
     assert admin.get(site["preview_url"]).status_code == 200
