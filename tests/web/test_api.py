@@ -140,3 +140,29 @@ def test_health_and_readiness(client: FlaskClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.get_json()["checks"] == {"database": "ok", "storage": "ok"}
+
+
+def test_uploads_over_the_limits_are_refused_with_413(
+    settings: dict[str, object], samples_dir: Path
+) -> None:
+    import io
+
+    from app import create_app
+
+    settings.update(MAX_UPLOAD_MB=1, MAX_FILE_MB=1)
+    app = create_app(settings)
+    client = app.test_client()
+    runner = app.test_cli_runner()
+    token = runner.invoke(args=["token", "create", "--email", "a@example.com"]).output.split()[-1]
+    big = io.BytesIO(b"month,users\n" + b"2026-01,1\n" * 150_000)  # 1.5 MB
+    response = client.post(
+        "/api/v1/sites",
+        headers=bearer(token),
+        content_type="multipart/form-data",
+        data={"template": "customer_review", "name": "Big", "files": [(big, "big.csv")]},
+    )
+    assert response.status_code == 413
+    assert "too large" in response.get_json()["error"]["message"]
+    response.request.input_stream.close()  # the test client spooled the body to a temp file
+    app.extensions["sitewright.deps"].runner.shutdown()
+    app.extensions["sitewright.db"].dispose()
