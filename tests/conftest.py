@@ -123,13 +123,17 @@ def settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-def app(settings: dict[str, Any]) -> Iterator[Flask]:
-    """The application, with its job pool shut down and connections closed afterwards."""
+def _serve(settings: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
     application.extensions["sitewright.deps"].runner.shutdown()
     application.extensions["sitewright.db"].dispose()
+
+
+@pytest.fixture
+def app(settings: dict[str, Any]) -> Iterator[Flask]:
+    """The application (offline drafter), with its job pool and connections closed afterwards."""
+    yield from _serve(settings)
 
 
 @pytest.fixture
@@ -156,6 +160,12 @@ def llm_settings(settings: dict[str, Any], llm_server: FakeLLMServer) -> dict[st
         LLM_MAX_RETRIES=1,
     )
     return settings
+
+
+@pytest.fixture
+def llm_app(llm_settings: dict[str, Any]) -> Iterator[Flask]:
+    """The application drafting through the loopback LLM server."""
+    yield from _serve(llm_settings)
 
 
 @pytest.fixture

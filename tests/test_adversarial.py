@@ -125,16 +125,6 @@ def _poison(schema: dict[str, Any], value: Any) -> Any:
     return value
 
 
-@pytest.fixture
-def llm_app(llm_settings: dict[str, Any]) -> Any:
-    from app import create_app
-
-    application = create_app(llm_settings)
-    yield application
-    application.extensions["sitewright.deps"].runner.shutdown()
-    application.extensions["sitewright.db"].dispose()
-
-
 @pytest.mark.parametrize("template", ["customer_review", "launch_hub", "scenario_planner"])
 def test_model_echoing_markup_and_instructions_changes_nothing(
     llm_app: Flask, llm_server: FakeLLMServer, samples_dir: Path, template: str

@@ -78,10 +78,14 @@
       var reached = true;
       steps.forEach(function (li) {
         var step = li.dataset.step;
-        var current = state.status === "running" && (step === state.step || (state.step === "repairing" && step === "checking"));
+        var here = step === state.step || (state.step === "repairing" && step === "checking");
+        var current = state.status === "running" && here;
+        li.classList.toggle("failed", state.status === "failed" && here);
+        if (state.status === "failed" && here) { reached = false; }
         li.classList.toggle("current", current);
         if (current) { li.setAttribute("aria-current", "step"); reached = false; } else { li.removeAttribute("aria-current"); }
-        li.classList.toggle("done", state.status === "succeeded" || (reached && state.status === "running" && !current));
+        li.classList.toggle("done", state.status === "succeeded" ||
+          (reached && (state.status === "running" || state.status === "failed") && !current && !li.classList.contains("failed")));
       });
       if (state.status === "queued") { message.textContent = "Waiting to start…"; }
       if (state.status === "running") { message.textContent = "Working: " + state.step + "…"; }

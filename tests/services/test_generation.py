@@ -20,13 +20,9 @@ GOOD = json.dumps(example_content("customer_review"))
 
 
 @pytest.fixture
-def app(llm_settings: dict[str, Any]) -> Any:  # noqa: PT004 - the LLM-backed app
-    from app import create_app
-
-    application = create_app(llm_settings)
-    yield application
-    application.extensions["sitewright.deps"].runner.shutdown()
-    application.extensions["sitewright.db"].dispose()
+def app(llm_app: Flask) -> Flask:
+    """Every test here drafts through the loopback LLM server."""
+    return llm_app
 
 
 def make_site(app: Flask, client: FlaskClient, auth: Auth, samples_dir: Path) -> dict[str, Any]:
