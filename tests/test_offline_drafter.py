@@ -20,8 +20,14 @@ from app.validation import iter_data_refs, validate_content
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "site_templates"
 REGISTRY = load_registry(TEMPLATES)
-ADVERSARIAL = ["injection.md", "xss_and_formula.csv", "binary_named.csv", "empty.csv",
-               "semicolon_decimal_comma.csv", "latin1.csv"]
+ADVERSARIAL = [
+    "injection.md",
+    "xss_and_formula.csv",
+    "binary_named.csv",
+    "empty.csv",
+    "semicolon_decimal_comma.csv",
+    "latin1.csv",
+]
 
 
 @pytest.fixture(scope="module")
@@ -47,11 +53,22 @@ def draft(template: SiteTemplate, files: list[IngestedFile], prompt: str = "") -
 
 def render(template: SiteTemplate, content: dict[str, Any], files: list[IngestedFile]) -> str:
     context = PageContext(
-        site={"name": "Offline draft", "owner_name": "Ann", "owner_email": "ann@example.com",
-              "department": "Ops", "expires_on": "2027-06-30", "data_source_note": "",
-              "purpose": ""},
-        version={"number": 1, "created_at": "2026-11-24 10:00", "model": "offline-drafter",
-                 "offline": True, "author": "Ann"},
+        site={
+            "name": "Offline draft",
+            "owner_name": "Ann",
+            "owner_email": "ann@example.com",
+            "department": "Ops",
+            "expires_on": "2027-06-30",
+            "data_source_note": "",
+            "purpose": "",
+        },
+        version={
+            "number": 1,
+            "created_at": "2026-11-24 10:00",
+            "model": "offline-drafter",
+            "offline": True,
+            "author": "Ann",
+        },
     )
     frames = {t.name: t.frame for f in files for t in f.tables}
     return SiteRenderer(TEMPLATES).render(template, content, context, frames)
@@ -86,8 +103,9 @@ def assert_inert(html: str) -> None:
         assert not [name for name in attrs if name.startswith("on")], (tag, attrs)
         assert not (attrs.get("href") or "").strip().lower().startswith("javascript:")
         if tag == "script":
-            assert attrs.get("type") == "application/json" or \
-                (attrs.get("src") or "").startswith("/static/"), attrs
+            assert attrs.get("type") == "application/json" or (attrs.get("src") or "").startswith(
+                "/static/"
+            ), attrs
         assert tag not in {"img", "iframe", "object", "embed"}
 
 
@@ -126,8 +144,9 @@ def test_customer_review(samples: Path) -> None:
     assert usage and all(c["source"] == "usage.csv" and c["x"] == "month" for c in usage)
     assert ["active_users", "seats_purchased"] in [c["y"] for c in usage]
     support = content["support_charts"]
-    assert {"x": "category", "aggregate": "count", "source": "tickets.csv"}.items() \
-        <= support[0].items()
+    assert {"x": "category", "aggregate": "count", "source": "tickets.csv"}.items() <= support[
+        0
+    ].items()
     assert any(c["x"] == "severity" for c in support)
     assert content["support_tables"][0]["source"] == "tickets.csv"
     contacts = {c["name"]: c["side"] for c in content["contacts"]}
@@ -170,14 +189,18 @@ def test_decisions_become_items_without_a_decisions_table(samples: Path) -> None
     del schema["properties"]["decisions_table"]
     schema["required"].remove("decisions_table")
     content = OfflineDrafter().draft_content(
-        type(spec.spec)(name="x", title="x", schema=schema, guidance=""), "",
-        read(samples / "launch_hub"))
+        type(spec.spec)(name="x", title="x", schema=schema, guidance=""),
+        "",
+        read(samples / "launch_hub"),
+    )
     decisions = content["decisions"]
     assert len(decisions) == 4
-    assert decisions[3] == {"date": "2026-11-20",
-                            "decision": "GA date moved from 2027-01-27 to 2027-02-10",
-                            "decided_by": "Launch steering group",
-                            "rationale": "Security review slot"}
+    assert decisions[3] == {
+        "date": "2026-11-20",
+        "decision": "GA date moved from 2027-01-27 to 2027-02-10",
+        "decided_by": "Launch steering group",
+        "rationale": "Security review slot",
+    }
 
 
 def test_scenario_planner(samples: Path) -> None:
@@ -255,14 +278,18 @@ def odd_file(name: str, frame: pd.DataFrame) -> IngestedFile:
     return IngestedFile(filename=name, kind="table", tables=[Table(name, frame)], text=None)
 
 
-@pytest.mark.parametrize("frame", [
-    pd.DataFrame(),
-    pd.DataFrame({"count": ["a", "b", "a", "b"], "n": [1, 2, 3, 4]}),
-    pd.DataFrame({"month": ["2026-01", "2026-02"], "x": [float("nan"), float("nan")]}),
-    pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-02"]), "v": [1.5, 2.5]}),
-    pd.DataFrame({"mixed": [1, "a", None, 2.5], "<b>": ["<i>", "x", "y", "z"]}),
-    pd.DataFrame({"v": [float("inf"), -1e300, 0, 1]}),
-], ids=["empty", "column-named-count", "all-nan", "datetimes", "mixed", "extremes"])
+@pytest.mark.parametrize(
+    "frame",
+    [
+        pd.DataFrame(),
+        pd.DataFrame({"count": ["a", "b", "a", "b"], "n": [1, 2, 3, 4]}),
+        pd.DataFrame({"month": ["2026-01", "2026-02"], "x": [float("nan"), float("nan")]}),
+        pd.DataFrame({"date": pd.to_datetime(["2026-01-01", "2026-01-02"]), "v": [1.5, 2.5]}),
+        pd.DataFrame({"mixed": [1, "a", None, 2.5], "<b>": ["<i>", "x", "y", "z"]}),
+        pd.DataFrame({"v": [float("inf"), -1e300, 0, 1]}),
+    ],
+    ids=["empty", "column-named-count", "all-nan", "datetimes", "mixed", "extremes"],
+)
 @pytest.mark.parametrize("spec", list(REGISTRY), ids=REGISTRY.names())
 def test_odd_tables_never_break_a_draft(spec: SiteTemplate, frame: pd.DataFrame) -> None:
     files = [odd_file("odd.csv", frame)]
@@ -271,8 +298,22 @@ def test_odd_tables_never_break_a_draft(spec: SiteTemplate, frame: pd.DataFrame)
 
 
 def test_odd_text_never_breaks_a_draft() -> None:
-    text = "\n".join(["# ", "##", "| a |", "|---|", "| b | c | d |", "- ", "**:** x",
-                      "Key: " + "v" * 5000, "\x00\ufeff", "1. " * 50, "## Risks", "- " * 30])
+    text = "\n".join(
+        [
+            "# ",
+            "##",
+            "| a |",
+            "|---|",
+            "| b | c | d |",
+            "- ",
+            "**:** x",
+            "Key: " + "v" * 5000,
+            "\x00\ufeff",
+            "1. " * 50,
+            "## Risks",
+            "- " * 30,
+        ]
+    )
     files = [IngestedFile(filename="odd.md", kind="text", tables=[], text=text)]
     for spec in REGISTRY:
         draft(spec, files)
@@ -285,8 +326,9 @@ def test_draft_follows_the_provider_contract(samples: Path) -> None:
     spec = template("launch_hub")
     files = read(samples / "launch_hub")
     drafter = OfflineDrafter()
-    answer = drafter.draft(DraftRequest(template=spec.spec, prompt="Launch page", digest="",
-                                        files=files))
+    answer = drafter.draft(
+        DraftRequest(template=spec.spec, prompt="Launch page", digest="", files=files)
+    )
     assert (drafter.name, drafter.model) == ("offline", "offline-drafter")
     assert answer.offline and answer.model == "offline-drafter"
     assert (answer.tokens_in, answer.tokens_out) == (0, 0)
@@ -295,42 +337,77 @@ def test_draft_follows_the_provider_contract(samples: Path) -> None:
 
 
 NEW_TEMPLATE_SCHEMA: dict[str, Any] = {
-    "type": "object", "additionalProperties": False,
+    "type": "object",
+    "additionalProperties": False,
     "required": ["incident", "started_on", "impact", "action_items", "lessons", "charts"],
     "properties": {
         "incident": {"type": "string", "description": "Incident title."},
-        "started_on": {"type": ["string", "null"],
-                       "description": "When the incident started, as YYYY-MM-DD."},
+        "started_on": {
+            "type": ["string", "null"],
+            "description": "When the incident started, as YYYY-MM-DD.",
+        },
         "impact": {"type": ["string", "null"], "description": "Customer impact, plain text."},
         "action_items": {
-            "type": "array", "description": "Follow-up actions.", "maxItems": 10,
-            "items": {"type": "object", "description": "One action.",
-                      "additionalProperties": False,
-                      "required": ["action", "owner", "due_date", "priority"],
-                      "properties": {
-                          "action": {"type": "string", "description": "What to do."},
-                          "owner": {"type": ["string", "null"], "description": "Who."},
-                          "due_date": {"type": ["string", "null"],
-                                       "description": "Due date as YYYY-MM-DD."},
-                          "priority": {"type": "string", "enum": ["high", "medium", "low"],
-                                       "description": "Priority."}}}},
-        "lessons": {"type": "array", "description": "Lessons learned.", "minItems": 1,
-                    "items": {"type": "string", "description": "One lesson."}},
-        "charts": {"type": "array", "description": "Charts of error rates.", "maxItems": 2,
-                   "items": {"type": "object", "description": "A chart.",
-                             "additionalProperties": False,
-                             "required": ["title", "source", "kind", "x", "y", "aggregate"],
-                             "properties": {
-                                 "title": {"type": "string", "description": "T."},
-                                 "source": {"type": "string", "description": "S."},
-                                 "kind": {"type": "string", "enum": ["line", "bar", "scatter"],
-                                          "description": "K."},
-                                 "x": {"type": "string", "description": "X."},
-                                 "y": {"type": "array", "description": "Y.",
-                                       "items": {"type": "string", "description": "C."}},
-                                 "aggregate": {"type": "string",
-                                               "enum": ["none", "sum", "mean", "count"],
-                                               "description": "A."}}}},
+            "type": "array",
+            "description": "Follow-up actions.",
+            "maxItems": 10,
+            "items": {
+                "type": "object",
+                "description": "One action.",
+                "additionalProperties": False,
+                "required": ["action", "owner", "due_date", "priority"],
+                "properties": {
+                    "action": {"type": "string", "description": "What to do."},
+                    "owner": {"type": ["string", "null"], "description": "Who."},
+                    "due_date": {
+                        "type": ["string", "null"],
+                        "description": "Due date as YYYY-MM-DD.",
+                    },
+                    "priority": {
+                        "type": "string",
+                        "enum": ["high", "medium", "low"],
+                        "description": "Priority.",
+                    },
+                },
+            },
+        },
+        "lessons": {
+            "type": "array",
+            "description": "Lessons learned.",
+            "minItems": 1,
+            "items": {"type": "string", "description": "One lesson."},
+        },
+        "charts": {
+            "type": "array",
+            "description": "Charts of error rates.",
+            "maxItems": 2,
+            "items": {
+                "type": "object",
+                "description": "A chart.",
+                "additionalProperties": False,
+                "required": ["title", "source", "kind", "x", "y", "aggregate"],
+                "properties": {
+                    "title": {"type": "string", "description": "T."},
+                    "source": {"type": "string", "description": "S."},
+                    "kind": {
+                        "type": "string",
+                        "enum": ["line", "bar", "scatter"],
+                        "description": "K.",
+                    },
+                    "x": {"type": "string", "description": "X."},
+                    "y": {
+                        "type": "array",
+                        "description": "Y.",
+                        "items": {"type": "string", "description": "C."},
+                    },
+                    "aggregate": {
+                        "type": "string",
+                        "enum": ["none", "sum", "mean", "count"],
+                        "description": "A.",
+                    },
+                },
+            },
+        },
     },
 }
 POSTMORTEM = """# Checkout outage — postmortem
@@ -350,35 +427,58 @@ def test_a_new_template_folder_works_too(tmp_path: Path) -> None:
     folder = tmp_path / "postmortem"
     folder.mkdir()
     (folder / "template.toml").write_text(
-        'title = "Postmortem"\ndescription = "Incident review"\nversion = "1.0"\n', "utf-8")
+        'title = "Postmortem"\ndescription = "Incident review"\nversion = "1.0"\n', "utf-8"
+    )
     (folder / "schema.json").write_text(json.dumps(NEW_TEMPLATE_SCHEMA), "utf-8")
     (folder / "prompt.md").write_text("Postmortem.", "utf-8")
     (folder / "example.json").write_text("{}", "utf-8")
     (folder / "page.html.j2").write_text(
         '{% extends "site_frame.html.j2" %}{% block content %}'
-        "{% for c in content.charts %}{{ chart(c) }}{% endfor %}{% endblock %}", "utf-8")
+        "{% for c in content.charts %}{{ chart(c) }}{% endfor %}{% endblock %}",
+        "utf-8",
+    )
     spec = load_template(folder)
-    errors = pd.DataFrame({"minute": [f"2026-10-03 14:{m:02d}" for m in range(10, 20)],
-                           "error_rate": [0.1 * m for m in range(10)]})
-    files = [IngestedFile(filename="notes.md", kind="text", tables=[], text=POSTMORTEM),
-             odd_file("errors.csv", errors)]
+    errors = pd.DataFrame(
+        {
+            "minute": [f"2026-10-03 14:{m:02d}" for m in range(10, 20)],
+            "error_rate": [0.1 * m for m in range(10)],
+        }
+    )
+    files = [
+        IngestedFile(filename="notes.md", kind="text", tables=[], text=POSTMORTEM),
+        odd_file("errors.csv", errors),
+    ]
     content = draft(spec, files)
     assert content["incident"] == "Checkout outage"
     assert content["started_on"] == "2026-10-03"
     assert content["impact"] == "Checkout failed for 40 minutes in the EU"
     first, second = content["action_items"]
-    assert (first["owner"], first["due_date"], first["priority"]) == ("Noor", "2026-10-20",
-                                                                      "high")
+    assert (first["owner"], first["due_date"], first["priority"]) == ("Noor", "2026-10-20", "high")
     assert second["owner"] == "Ops team" and second["priority"] == "medium"
     assert content["lessons"][0].startswith("Alerts fired late")
     assert content["charts"][0]["source"] == "errors.csv"
     assert content["charts"][0]["y"] == ["error_rate"]
     html = SiteRenderer(tmp_path).render(
-        spec, content, PageContext(site={"name": "PM", "owner_name": "A", "owner_email": "",
-                                         "department": "", "expires_on": "2027-01-01",
-                                         "data_source_note": "", "purpose": ""},
-                                   version={"number": 1, "created_at": "2026-11-24",
-                                            "model": "offline-drafter", "offline": True,
-                                            "author": "A"}),
-        {"errors.csv": errors})
+        spec,
+        content,
+        PageContext(
+            site={
+                "name": "PM",
+                "owner_name": "A",
+                "owner_email": "",
+                "department": "",
+                "expires_on": "2027-01-01",
+                "data_source_note": "",
+                "purpose": "",
+            },
+            version={
+                "number": 1,
+                "created_at": "2026-11-24",
+                "model": "offline-drafter",
+                "offline": True,
+                "author": "A",
+            },
+        ),
+        {"errors.csv": errors},
+    )
     assert "data-figure=" in html

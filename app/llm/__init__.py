@@ -31,6 +31,7 @@ def build_provider(settings: Mapping[str, Any]) -> Provider:
             timeout_s=float(settings.get("LLM_TIMEOUT_S", 60.0)),
             max_retries=int(settings.get("LLM_MAX_RETRIES", 2)),
         )
-    from app.llm.offline import OfflineDrafter  # written separately; only needed without an LLM
+    # Imported here, not at the top: the drafter imports app.site_template, which imports app.llm.
+    from app.llm.offline import OfflineDrafter
 
     return OfflineDrafter()

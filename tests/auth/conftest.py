@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import threading
 import warnings
 from collections.abc import Callable, Iterator
@@ -17,22 +16,6 @@ from flask import Flask
 from app.db import Database
 from tests.auth.flows import Provider
 
-# app/llm/offline.py is being written separately; until it exists, an app without LLM settings
-# cannot be built. Sign-in never drafts, so point the app at an address nothing listens on.
-OFFLINE_DRAFTER_MISSING = importlib.util.find_spec("app.llm.offline") is None
-UNUSED_LLM_URL = "http://127.0.0.1:9/v1"
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _no_offline_drafter() -> Iterator[None]:
-    """Let the shared migration fixtures build apps while the offline drafter is missing."""
-    if not OFFLINE_DRAFTER_MISSING:
-        yield
-        return
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("SITEWRIGHT_LLM_BASE_URL", UNUSED_LLM_URL)
-        yield
-
 
 def pytest_configure(config: pytest.Config) -> None:
     """Declare the marker that sets the app's settings for one test."""
@@ -42,8 +25,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def settings(settings: dict[str, Any], request: pytest.FixtureRequest) -> dict[str, Any]:
     """The shared settings plus the test's ``app_settings`` marker."""
-    if OFFLINE_DRAFTER_MISSING:
-        settings["LLM_BASE_URL"] = UNUSED_LLM_URL
     for marker in reversed(list(request.node.iter_markers("app_settings"))):
         settings.update(marker.kwargs)
     return settings
