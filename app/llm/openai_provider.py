@@ -28,7 +28,7 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from app.llm.base import Draft, DraftRequest, LLMError
-from app.llm.prompts import build_messages
+from app.llm.prompts import build_messages, with_schema
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ class OpenAIProvider:
                     exc.status_code,
                 )
                 self.response_format_type = "json_object"
-        return self._create(messages, {"type": "json_object", "schema": schema})
+        return self._create(
+            with_schema(messages, schema), {"type": "json_object", "schema": schema}
+        )
 
     def _create(
         self, messages: list[dict[str, str]], response_format: dict[str, Any]

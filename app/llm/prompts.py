@@ -6,8 +6,10 @@ contain, so text in a file cannot close the fence and pose as instructions.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from typing import Any
 
 from app.llm.base import DraftRequest
 
@@ -46,6 +48,17 @@ def build_messages(request: DraftRequest) -> list[dict[str, str]]:
         messages.append({"role": "assistant", "content": request.previous_output})
         messages.append({"role": "user", "content": _repair(request.errors or [])})
     return messages
+
+
+def with_schema(messages: list[dict[str, str]], schema: dict[str, Any]) -> list[dict[str, str]]:
+    """Add the JSON Schema to the system message, for servers that only take ``json_object``.
+
+    With ``json_schema`` the server passes the field descriptions to the model; with
+    ``json_object`` they would only constrain the output, so the model reads them here.
+    """
+    compact = json.dumps(schema, separators=(",", ":"), ensure_ascii=False)
+    system = {"role": "system", "content": f"{messages[0]['content']}\n\nJSON Schema:\n{compact}"}
+    return [system, *messages[1:]]
 
 
 def new_fence_token() -> str:

@@ -62,6 +62,10 @@ def test_server_refusing_json_schema_switches_to_json_object_for_good(
     assert formats(server) == ["json_schema", "json_schema", "json_object", "json_object"]
     assert server.requests[-1]["response_format"]["schema"] == draft_request.template.schema
     assert provider.response_format_type == "json_object"
+    # Only json_schema carries the field descriptions to the model; on json_object they are in
+    # the system message instead.
+    assert "Page title, plain text." not in server.requests[0]["messages"][0]["content"]
+    assert "Page title, plain text." in server.requests[-1]["messages"][0]["content"]
 
 
 def test_a_genuine_server_error_does_not_switch_formats(
