@@ -39,6 +39,10 @@ def load_user() -> None:
     elif "sid" in session:
         g.user = user_for_session(get_session(), session.get("sid"))
         g.auth_method = "session" if g.user else None
+    if "db_session" in g:
+        # End the look-up's transaction: on a POST it holds SQLite's write lock, which the view
+        # should take only when it writes (after reading uploads, for instance).
+        g.db_session.commit()
     g.principal = principal_for(g.user, current_app.config)
 
 
