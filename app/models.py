@@ -122,11 +122,68 @@ class Site(Base):
     published_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    # Review gate: "not_required", "pending" (not yet approved), "approved" or "rejected".
+    review_state: Mapped[str] = mapped_column(String(20), default="not_required")
+    review_note: Mapped[str] = mapped_column(Text, default="")
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Official: one version confirmed by a reviewer for a validity window.
+    official_version: Mapped[int | None] = mapped_column(Integer)
+    official_since: Mapped[dt.date | None] = mapped_column(Date)
+    official_until: Mapped[dt.date | None] = mapped_column(Date)
+    official_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    unpublished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    disabled_reason: Mapped[str] = mapped_column(Text, default="")
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
 
-    owner: Mapped[User] = relationship(lazy="joined")
+    owner: Mapped[User] = relationship(lazy="joined", foreign_keys=[owner_id])
     versions: Mapped[list[SiteVersion]] = relationship(
         back_populates="site", order_by="SiteVersion.number", lazy="select"
     )
+    grants: Mapped[list[Grant]] = relationship(
+        back_populates="site", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+
+class Grant(Base):
+    """Access to one site for a person (by e-mail) or an identity-provider group."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("site_id", "email", "group_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320), default="")  # a person, or "" for a group
+    group_name: Mapped[str] = mapped_column(String(200), default="")  # a group, or ""
+    role: Mapped[str] = mapped_column(String(10), default="viewer")  # "viewer" or "editor"
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    site: Mapped[Site] = relationship(back_populates="grants")
+
+
+class Annotation(Base):
+    """A comment anchored to a content path (JSON Pointer) and the text it quotes."""
+
+    __tablename__ = "annotations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)  # the version it was written on
+    path: Mapped[str] = mapped_column(String(500))  # where it is anchored now
+    quote: Mapped[str] = mapped_column(Text, default="")
+    body: Mapped[str] = mapped_column(Text)
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    # "open", "resolved" or "orphaned" (the element is gone from the latest version).
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    anchored_version: Mapped[int] = mapped_column(Integer)
+    resolved_version: Mapped[int | None] = mapped_column(Integer)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+
+    author: Mapped[User] = relationship(lazy="joined", foreign_keys=[author_id])
 
 
 version_sources = Table(
@@ -166,8 +223,12 @@ class SiteVersion(Base):
     content: Mapped[dict[str, Any]] = mapped_column(JSON)
     template: Mapped[str] = mapped_column(String(50))
     template_version: Mapped[str] = mapped_column(String(20))
-    instruction_kind: Mapped[str] = mapped_column(String(20))  # prompt, revision, edit, restore
+    # prompt, revision, annotations, edit, restore or regenerate
+    instruction_kind: Mapped[str] = mapped_column(String(20))
     instruction: Mapped[str] = mapped_column(Text, default="")
+    parent_number: Mapped[int | None] = mapped_column(Integer)
+    annotation_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    changed_paths: Mapped[list[Any]] = mapped_column(JSON, default=list)
     model: Mapped[str] = mapped_column(String(100))
     offline: Mapped[bool] = mapped_column(Boolean, default=False)
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
@@ -188,13 +249,15 @@ class Job(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(String(20), default="generate")
+    kind: Mapped[str] = mapped_column(String(20), default="generate")  # generate/revise/regenerate
     status: Mapped[str] = mapped_column(String(20), default="queued")
     step: Mapped[str] = mapped_column(String(30), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     prompt: Mapped[str] = mapped_column(Text, default="")
     source_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    base_version: Mapped[int | None] = mapped_column(Integer)  # revisions: the version revised
+    annotation_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)

@@ -45,6 +45,12 @@ def is_admin(user: User, settings: Mapping[str, Any]) -> bool:
     return bool(group) and group in user.group_names
 
 
+def is_reviewer(user: User, settings: Mapping[str, Any]) -> bool:
+    """Say whether the user may review sites: admins, and members of the reviewer group."""
+    group = settings["REVIEWER_GROUP"]
+    return is_admin(user, settings) or (bool(group) and group in user.group_names)
+
+
 def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
     """Describe a user for the access policy."""
     if user is None:
@@ -53,6 +59,7 @@ def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
         id=user.id,
         email=user.email,
         is_admin=is_admin(user, settings),
+        is_reviewer=is_reviewer(user, settings),
         is_active=user.is_active,
         groups=frozenset(user.group_names),
     )

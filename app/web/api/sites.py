@@ -1,39 +1,23 @@
-"""JSON API under /api/v1, authenticated with personal API tokens (Bearer)."""
+"""API routes for sites: templates, create, jobs, list, get, versions, publish."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from sqlalchemy import or_, select
 from werkzeug.wrappers import Response
 
 from app.access import Action, can
 from app.auth import current_principal, require_user
 from app.db import get_session
-from app.errors import BadInput, NotSignedIn
-from app.extensions import csrf
+from app.errors import BadInput
 from app.models import Job, Site, SiteVersion
 from app.services import sites as site_service
 from app.services.wiring import get_deps
-from app.web.openapi import openapi_document
+from app.web.api import bp, json_body
+from app.web.api.openapi import openapi_document
 from app.web.ui import job_state
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-# Only Bearer tokens authenticate here, never cookies, so cross-site forms cannot act: no CSRF.
-csrf.exempt(bp)
-
-
-@bp.before_request
-def require_token() -> None:
-    """Refuse requests without a valid Bearer token (except the OpenAPI document)."""
-    if request.endpoint == "api.openapi":
-        return
-    if g.get("auth_method") != "token":
-        raise NotSignedIn(
-            "Send a personal API token as 'Authorization: Bearer <token>'; "
-            "create one with 'sitewright token create' or on /account/tokens."
-        )
 
 
 def site_json(site: Site) -> dict[str, Any]:
@@ -85,13 +69,6 @@ def version_json(version: SiteVersion, *, with_content: bool = False) -> dict[st
     }
     if with_content:
         body["content"] = version.content
-    return body
-
-
-def _json_body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise BadInput("Send a JSON object with Content-Type: application/json.")
     return body
 
 
@@ -218,7 +195,7 @@ def retry_job(job_id: str) -> tuple[Response, int]:
 def publish(site_id: int) -> Response:
     """Make a version the published one; optionally set the audience (owner/workspace)."""
     site = site_service.get_site(get_session(), current_principal(), site_id, Action.PUBLISH)
-    body = _json_body()
+    body = json_body()
     number = body.get("version")
     if not isinstance(number, int) or isinstance(number, bool):
         raise BadInput("'version' must be a version number.")

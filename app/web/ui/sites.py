@@ -6,9 +6,6 @@ import datetime as dt
 from typing import Any
 
 from flask import (
-    Blueprint,
-    Flask,
-    current_app,
     flash,
     jsonify,
     redirect,
@@ -21,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from app import audit
 from app.access import Action
-from app.auth import current_principal, dev_login_available, login_required, require_user
+from app.auth import current_principal, login_required, require_user
 from app.auth.sessions import create_api_token
 from app.db import get_session
 from app.errors import BadInput, NotFound, SitewrightError
@@ -30,23 +27,7 @@ from app.models import ApiToken, Job, Site, SiteVersion, utcnow
 from app.services import sites as site_service
 from app.services.generation import STEPS
 from app.services.wiring import get_deps
-
-bp = Blueprint("ui", __name__)
-
-
-def init_app(app: Flask) -> None:
-    """Give every UI template the signed-in user and the dev sign-in flag."""
-
-    @app.context_processor
-    def globals_for_templates() -> dict[str, Any]:
-        from app.auth import current_user
-
-        return {
-            "current_user": current_user(),
-            "principal": current_principal(),
-            "dev_login_on": bool(current_app.config["DEV_LOGIN"]),
-            "dev_login_here": dev_login_available(),
-        }
+from app.web.ui import bp
 
 
 def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:

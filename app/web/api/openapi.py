@@ -7,7 +7,8 @@ from typing import Any
 ERROR = {"$ref": "#/components/schemas/Error"}
 
 
-def _err(*statuses: int) -> dict[str, Any]:
+def errors(*statuses: int) -> dict[str, Any]:
+    """Describe error responses for the given statuses."""
     text = {
         400: "Bad input",
         401: "No or invalid token",
@@ -15,7 +16,10 @@ def _err(*statuses: int) -> dict[str, Any]:
         404: "Unknown or not visible to you",
         409: "Conflict",
         413: "Too large",
+        410: "Unpublished, expired or disabled",
         422: "Invalid content",
+        429: "Budget or rate limit reached",
+        503: "Feature switched off",
     }
     return {
         str(s): {"description": text[s], "content": {"application/json": {"schema": ERROR}}}
@@ -23,11 +27,13 @@ def _err(*statuses: int) -> dict[str, Any]:
     }
 
 
-def _ok(schema: dict[str, Any], status: int = 200, text: str = "OK") -> dict[str, Any]:
+def ok(schema: dict[str, Any], status: int = 200, text: str = "OK") -> dict[str, Any]:
+    """Describe a JSON success response."""
     return {str(status): {"description": text, "content": {"application/json": {"schema": schema}}}}
 
 
-def _ref(name: str) -> dict[str, Any]:
+def ref(name: str) -> dict[str, Any]:
+    """Refer to a schema of the document."""
     return {"$ref": f"#/components/schemas/{name}"}
 
 
@@ -159,15 +165,15 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "List the vetted templates",
                 "responses": {
-                    **_ok(
+                    **ok(
                         {
                             "type": "object",
                             "properties": {
-                                "templates": {"type": "array", "items": _ref("Template")}
+                                "templates": {"type": "array", "items": ref("Template")}
                             },
                         }
                     ),
-                    **_err(401),
+                    **errors(401),
                 },
             }
         },
@@ -175,13 +181,13 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "Sites visible to the caller",
                 "responses": {
-                    **_ok(
+                    **ok(
                         {
                             "type": "object",
-                            "properties": {"sites": {"type": "array", "items": _ref("Site")}},
+                            "properties": {"sites": {"type": "array", "items": ref("Site")}},
                         }
                     ),
-                    **_err(401),
+                    **errors(401),
                 },
             },
             "post": {
@@ -191,15 +197,15 @@ def openapi_document() -> dict[str, Any]:
                     "content": {"multipart/form-data": {"schema": new_site}},
                 },
                 "responses": {
-                    **_ok(
+                    **ok(
                         {
                             "type": "object",
-                            "properties": {"site": _ref("Site"), "job": _ref("Job")},
+                            "properties": {"site": ref("Site"), "job": ref("Job")},
                         },
                         202,
                         "Accepted",
                     ),
-                    **_err(400, 401, 413),
+                    **errors(400, 401, 413),
                 },
             },
         },
@@ -207,7 +213,7 @@ def openapi_document() -> dict[str, Any]:
             "get": {
                 "summary": "One site",
                 "parameters": [SITE_ID],
-                "responses": {**_ok(_ref("Site")), **_err(401, 404)},
+                "responses": {**ok(ref("Site")), **errors(401, 404)},
             }
         },
         "/sites/{site_id}/versions": {
@@ -215,13 +221,13 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "Versions with provenance",
                 "parameters": [SITE_ID],
                 "responses": {
-                    **_ok(
+                    **ok(
                         {
                             "type": "object",
-                            "properties": {"versions": {"type": "array", "items": _ref("Version")}},
+                            "properties": {"versions": {"type": "array", "items": ref("Version")}},
                         }
                     ),
-                    **_err(401, 404),
+                    **errors(401, 404),
                 },
             }
         },
@@ -237,7 +243,7 @@ def openapi_document() -> dict[str, Any]:
                         "schema": {"type": "integer"},
                     },
                 ],
-                "responses": {**_ok(_ref("Version")), **_err(401, 404)},
+                "responses": {**ok(ref("Version")), **errors(401, 404)},
             }
         },
         "/sites/{site_id}/jobs": {
@@ -245,13 +251,13 @@ def openapi_document() -> dict[str, Any]:
                 "summary": "The site's generation jobs",
                 "parameters": [SITE_ID],
                 "responses": {
-                    **_ok(
+                    **ok(
                         {
                             "type": "object",
-                            "properties": {"jobs": {"type": "array", "items": _ref("Job")}},
+                            "properties": {"jobs": {"type": "array", "items": ref("Job")}},
                         }
                     ),
-                    **_err(401, 404),
+                    **errors(401, 404),
                 },
             }
         },
@@ -274,7 +280,7 @@ def openapi_document() -> dict[str, Any]:
                         }
                     },
                 },
-                "responses": {**_ok(_ref("Site")), **_err(400, 401, 404)},
+                "responses": {**ok(ref("Site")), **errors(400, 401, 404)},
             }
         },
         "/jobs/{job_id}": {
@@ -283,7 +289,7 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [
                     {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
-                "responses": {**_ok(_ref("Job")), **_err(401, 404)},
+                "responses": {**ok(ref("Job")), **errors(401, 404)},
             }
         },
         "/jobs/{job_id}/retry": {
@@ -292,10 +298,15 @@ def openapi_document() -> dict[str, Any]:
                 "parameters": [
                     {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
                 ],
-                "responses": {**_ok(_ref("Job"), 202, "Accepted"), **_err(401, 404, 409)},
+                "responses": {**ok(ref("Job"), 202, "Accepted"), **errors(401, 404, 409)},
             }
         },
     }
+    from app.web.api import OPENAPI_PATHS, OPENAPI_SCHEMAS
+
+    schemas.update(OPENAPI_SCHEMAS)
+    for path, operations in OPENAPI_PATHS.items():
+        paths.setdefault(path, {}).update(operations)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Sitewright API", "version": "1"},
