@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -22,60 +22,98 @@ GENESIS = "0" * 64
 
 @dataclass(frozen=True)
 class Event:
-    """Base of every audit event; ``action`` names the change."""
+    """Base of every audit event: ``action`` names the change, ``data`` holds before/after."""
 
-    action: str = field(init=False, default="")
+    action: ClassVar[str] = ""
     data: dict[str, Any] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class SiteCreated(Event):
-    action: str = field(init=False, default="site.created")
-
-
-@dataclass(frozen=True)
-class VersionCreated(Event):
-    action: str = field(init=False, default="version.created")
+    def __init_subclass__(cls, action: str = "", **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.action = action
 
 
-@dataclass(frozen=True)
-class GenerationFailed(Event):
-    action: str = field(init=False, default="generation.failed")
+class SiteCreated(Event, action="site.created"):
+    """A builder created a site (its files and first job are saved)."""
 
 
-@dataclass(frozen=True)
-class GenerationRetried(Event):
-    action: str = field(init=False, default="generation.retried")
+class SiteUpdated(Event, action="site.updated"):
+    """Details changed: name, department, expiry, data-source note, categories."""
 
 
-@dataclass(frozen=True)
-class VersionPublished(Event):
-    action: str = field(init=False, default="version.published")
+class VersionCreated(Event, action="version.created"):
+    """A new version was saved (generation, revision, edit, restore, applied comments)."""
 
 
-@dataclass(frozen=True)
-class SharingChanged(Event):
-    action: str = field(init=False, default="sharing.changed")
+class GenerationFailed(Event, action="generation.failed"):
+    """A generation or revision job failed; its inputs are kept."""
 
 
-@dataclass(frozen=True)
-class SignedIn(Event):
-    action: str = field(init=False, default="user.signed_in")
+class GenerationRetried(Event, action="generation.retried"):
+    """A failed job was queued again with its saved inputs."""
 
 
-@dataclass(frozen=True)
-class SignInRefused(Event):
-    action: str = field(init=False, default="user.sign_in_refused")
+class RevisionRequested(Event, action="revision.requested"):
+    """An owner or editor asked for a revision (by prompt or by applying comments)."""
 
 
-@dataclass(frozen=True)
-class TokenCreated(Event):
-    action: str = field(init=False, default="token.created")
+class VersionPublished(Event, action="version.published"):
+    """The published version changed."""
 
 
-@dataclass(frozen=True)
-class TokenRevoked(Event):
-    action: str = field(init=False, default="token.revoked")
+class SiteUnpublished(Event, action="site.unpublished"):
+    """The owner took the site offline for viewers."""
+
+
+class SiteRepublished(Event, action="site.republished"):
+    """The owner put the site back online."""
+
+
+class SiteDeleted(Event, action="site.deleted"):
+    """The owner deleted the site (restorable during the retention period)."""
+
+
+class SiteRestored(Event, action="site.restored"):
+    """A deleted site was restored."""
+
+
+class SiteExported(Event, action="site.exported"):
+    """Someone downloaded the site's archive."""
+
+
+class SharingChanged(Event, action="sharing.changed"):
+    """The audience or the grants changed."""
+
+
+class ReviewDecided(Event, action="review.decided"):
+    """A reviewer approved or rejected the site."""
+
+
+class OfficialMarked(Event, action="official.marked"):
+    """A reviewer marked a version official until a date."""
+
+
+class AnnotationCreated(Event, action="annotation.created"):
+    """Someone commented on an element of the page."""
+
+
+class AnnotationResolved(Event, action="annotation.resolved"):
+    """A comment was resolved (by hand or by an applied revision)."""
+
+
+class SignedIn(Event, action="user.signed_in"):
+    """A member signed in."""
+
+
+class SignInRefused(Event, action="user.sign_in_refused"):
+    """An identity was refused (domain, group, deactivated)."""
+
+
+class TokenCreated(Event, action="token.created"):
+    """A personal API token was created."""
+
+
+class TokenRevoked(Event, action="token.revoked"):
+    """A personal API token was revoked."""
 
 
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
@@ -121,7 +159,7 @@ def track_event(
         site_id=site.id if site else None,
         site_name=site.name if site else "",
         version=version,
-        data=asdict(event)["data"],
+        data=dict(event.data),
         request_id=request_id,
         prev_hash=prev_hash,
         hash="",

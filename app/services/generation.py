@@ -18,8 +18,8 @@ from app import audit
 from app.ingest import IngestedFile, IngestError, ingest, render_digest
 from app.llm import Draft, DraftRequest, LLMError
 from app.models import Job, Site, SiteVersion, Source, UsageRecord, User, utcnow
-from app.render import PageContext
 from app.services import Deps
+from app.services.pages import render_version
 from app.site_template import SiteTemplate
 from app.validation import validate_content
 
@@ -134,45 +134,6 @@ def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any],
     return draft.content, drafts
 
 
-def _page_context(site: Site, version: SiteVersion, sources: Sequence[Source]) -> PageContext:
-    return PageContext(
-        site={
-            "name": site.name,
-            "owner_name": site.owner.name,
-            "owner_email": site.owner.email,
-            "department": site.department,
-            "expires_on": site.expires_on.isoformat(),
-            "data_source_note": site.data_source_note,
-            "purpose": site.purpose,
-        },
-        version={
-            "number": version.number,
-            "created_at": version.created_at.strftime("%Y-%m-%d %H:%M UTC"),
-            "model": version.model,
-            "offline": version.offline,
-            "author": version.author.name,
-        },
-        sources=[
-            {
-                "filename": s.filename,
-                "kind": s.kind,
-                "sha256": s.sha256,
-                "size_label": _size_label(s.size),
-                "uploader": s.uploader.name,
-            }
-            for s in sources
-        ],
-    )
-
-
-def _size_label(size: int) -> str:
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / 1024 / 1024:.1f} MB"
-
-
 def save_version(
     deps: Deps, job: Job, inputs: Inputs, content: dict[str, Any], drafts: Sequence[Draft]
 ) -> int:
@@ -201,10 +162,7 @@ def save_version(
             created_at=utcnow(),
             sources=sources,
         )
-        html = deps.renderer.render(
-            inputs.template, content, _page_context(site, version, sources), inputs.tables
-        )
-        deps.pages.write(site.id, number, html)
+        render_version(deps, site, version, inputs.tables)
         session.add(version)
         site.latest_version = number
         row = session.get(Job, job.id)

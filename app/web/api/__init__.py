@@ -13,7 +13,7 @@ from flask import Blueprint, g, request
 from app.errors import BadInput, NotSignedIn
 from app.extensions import csrf
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp: Blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 # Only Bearer tokens authenticate here, never cookies, so cross-site forms cannot act: no CSRF.
 csrf.exempt(bp)
 

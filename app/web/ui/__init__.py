@@ -8,7 +8,7 @@ from flask import Blueprint, Flask, current_app
 
 from app.auth import current_principal, current_user, dev_login_available
 
-bp = Blueprint("ui", __name__)
+bp: Blueprint = Blueprint("ui", __name__)
 
 
 def init_app(app: Flask) -> None:

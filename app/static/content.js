@@ -1,0 +1,1 @@
+// content pages: progressive enhancement; see app/web/ui/content.py.

@@ -1,0 +1,1 @@
+// governance pages: progressive enhancement; see app/web/ui/governance.py.
