@@ -109,8 +109,14 @@ def role_of(who: Principal, site: Site) -> Role:
 
 _OWNER_ALWAYS = {Action.VIEW, Action.COMMENT, Action.VIEW_DRAFTS, Action.EXPORT}
 _OWNER_LIVE = set(Action) - {Action.REVIEW, Action.RESTORE}
-_EDITOR_LIVE = {Action.VIEW, Action.COMMENT, Action.VIEW_DRAFTS, Action.EDIT, Action.PUBLISH,
-                Action.EXPORT}
+_EDITOR_LIVE = {
+    Action.VIEW,
+    Action.COMMENT,
+    Action.VIEW_DRAFTS,
+    Action.EDIT,
+    Action.PUBLISH,
+    Action.EXPORT,
+}
 _REVIEWABLE = {State.DRAFT, State.PUBLISHED, State.PENDING_REVIEW, State.UNPUBLISHED}
 
 
@@ -131,8 +137,9 @@ def allowed_actions(who: Principal, site: Site, today: dt.date | None = None) ->
         else:
             allowed |= _OWNER_LIVE
     elif role is Role.EDITOR and state in (State.DRAFT, State.PUBLISHED, State.UNPUBLISHED):
-        allowed |= _EDITOR_LIVE - ({Action.VIEW, Action.COMMENT}
-                                   if state is not State.PUBLISHED else set())
+        allowed |= _EDITOR_LIVE - (
+            {Action.VIEW, Action.COMMENT} if state is not State.PUBLISHED else set()
+        )
     elif role is Role.VIEWER and state is State.PUBLISHED:
         allowed |= {Action.VIEW, Action.COMMENT}
     if who.is_reviewer and state in _REVIEWABLE and role is not Role.OWNER:

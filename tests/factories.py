@@ -72,3 +72,13 @@ def create_site_api(
         content_type="multipart/form-data",
         headers={"Authorization": f"Bearer {token}"},
     )
+
+
+def browser_sign_in(tab: Any, base: str, email: str, name: str, groups: str = "") -> None:
+    """Sign a Playwright page in through the development sign-in form."""
+    tab.goto(f"{base}/auth/dev")
+    tab.fill("#email", email)
+    tab.fill("#name", name)
+    tab.fill("#groups", groups)
+    tab.click("button[type=submit]")
+    tab.wait_for_url(f"{base}/")

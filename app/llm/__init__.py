@@ -5,15 +5,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.llm.base import Draft, DraftRequest, LLMError, Provider, TemplateSpec
+from app.llm.base import (
+    PATCH_SCHEMA,
+    Draft,
+    DraftRequest,
+    LLMError,
+    Provider,
+    RevisionRequest,
+    TemplateSpec,
+)
 from app.llm.openai_provider import OpenAIProvider
 
 __all__ = [
+    "PATCH_SCHEMA",
     "Draft",
     "DraftRequest",
     "LLMError",
     "OpenAIProvider",
     "Provider",
+    "RevisionRequest",
     "TemplateSpec",
     "build_provider",
 ]

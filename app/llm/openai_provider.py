@@ -27,8 +27,8 @@ import openai
 from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 
-from app.llm.base import Draft, DraftRequest, LLMError
-from app.llm.prompts import build_messages, with_schema
+from app.llm.base import PATCH_SCHEMA, Draft, DraftRequest, LLMError, RevisionRequest
+from app.llm.prompts import build_messages, build_revision_messages, with_schema
 
 log = logging.getLogger(__name__)
 
@@ -69,15 +69,26 @@ class OpenAIProvider:
 
     def draft(self, request: DraftRequest) -> Draft:
         """Ask the model for the template's content; raise :class:`LLMError` if no answer came."""
-        messages = build_messages(request)
+        return self._ask(
+            build_messages(request), request.template.name, request.template.schema, "draft"
+        )
+
+    def revise(self, request: RevisionRequest) -> Draft:
+        """Ask the model for a JSON Patch to the content; raise :class:`LLMError` if none came."""
+        return self._ask(build_revision_messages(request), "json_patch", PATCH_SCHEMA, "revision")
+
+    def _ask(
+        self, messages: list[dict[str, str]], name: str, schema: dict[str, Any], what: str
+    ) -> Draft:
         started = time.monotonic()
         try:
-            response = self._complete(messages, request.template.name, request.template.schema)
+            response = self._complete(messages, name, schema)
         except openai.OpenAIError as exc:
             raise self._user_error(exc) from exc
         draft = _to_draft(response, self.model)
         log.info(
-            "LLM draft: model=%s format=%s tokens_in=%d tokens_out=%d seconds=%.1f parsed=%s",
+            "LLM %s: model=%s format=%s tokens_in=%d tokens_out=%d seconds=%.1f parsed=%s",
+            what,
             draft.model,
             self.response_format_type,
             draft.tokens_in,

@@ -1,7 +1,8 @@
-"""Running one generation job: read files, draft, check (one repair), render, save a version.
+"""Running one job: read files, draft, check (one repair), render, save a version.
 
 Each step is written to the job row first, so the progress page shows where it is and a failure
-leaves the saved inputs (prompt, files) and every earlier version untouched.
+leaves the saved inputs (prompt, files) and every earlier version untouched. Jobs of kind
+"revise" and "regenerate" run the same way through :mod:`app.services.revisions`.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.ingest import IngestedFile, IngestError, ingest, render_digest
 from app.llm import Draft, DraftRequest, LLMError
-from app.models import Job, Site, SiteVersion, Source, UsageRecord, User, utcnow
+from app.models import Job, Site, Source, UsageRecord, User, utcnow
 from app.services import Deps
-from app.services.pages import render_version
+from app.services.content_versions import Provenance, add_version
 from app.site_template import SiteTemplate
 from app.validation import validate_content
 
@@ -52,7 +53,8 @@ class Inputs:
         return {name: [str(c) for c in frame.columns] for name, frame in self.tables.items()}
 
 
-def _set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
+def set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
+    """Write the job's current step (and other fields) in its own transaction."""
     with deps.db.transaction() as session:
         job = session.get(Job, job_id)
         if job is None:
@@ -62,7 +64,8 @@ def _set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
             setattr(job, key, value)
 
 
-def _load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
+def load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
+    """Read the job's template and files again from the blob store."""
     template = deps.registry.get(job.site.template)
     if template is None:
         raise GenerationFailed(
@@ -79,7 +82,8 @@ def _load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
     return Inputs(template, job.prompt, present, files)
 
 
-def _record_usage(deps: Deps, job: Job, draft: Draft, kind: str) -> None:
+def record_usage(deps: Deps, job: Job, draft: Draft, kind: str) -> None:
+    """Record the tokens of one model call (none for the offline drafter)."""
     if draft.offline:
         return
     with deps.db.transaction() as session:
@@ -102,7 +106,9 @@ def _problems(inputs: Inputs, draft: Draft) -> list[str]:
     return validate_content(inputs.template, draft.content, inputs.columns)
 
 
-def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any], list[Draft]]:
+def draft_content(
+    deps: Deps, job: Job, inputs: Inputs, usage_kind: str = "generate"
+) -> tuple[dict[str, Any], list[Draft]]:
     """Ask the provider for content; repair once with the validation errors.
 
     :raise GenerationFailed: no valid content after the repair attempt.
@@ -112,18 +118,18 @@ def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any],
         template=inputs.template.spec, prompt=inputs.prompt, digest=digest, files=inputs.files
     )
     drafts = []
-    _set_step(deps, job.id, "drafting")
+    set_step(deps, job.id, "drafting")
     draft = deps.provider.draft(request)
     drafts.append(draft)
-    _record_usage(deps, job, draft, "generate")
-    _set_step(deps, job.id, "checking")
+    record_usage(deps, job, draft, usage_kind)
+    set_step(deps, job.id, "checking")
     errors = _problems(inputs, draft)
     if errors:
         log.info("job %s: %d validation errors, asking for one repair", job.id, len(errors))
-        _set_step(deps, job.id, "repairing")
+        set_step(deps, job.id, "repairing")
         draft = deps.provider.draft(replace(request, previous_output=draft.raw, errors=errors))
         drafts.append(draft)
-        _record_usage(deps, job, draft, "repair")
+        record_usage(deps, job, draft, "repair")
         errors = _problems(inputs, draft)
     if errors or draft.content is None:
         shown = "; ".join(errors[:3])
@@ -137,54 +143,41 @@ def draft_content(deps: Deps, job: Job, inputs: Inputs) -> tuple[dict[str, Any],
 def save_version(
     deps: Deps, job: Job, inputs: Inputs, content: dict[str, Any], drafts: Sequence[Draft]
 ) -> int:
-    """Render the page, then store the immutable version and mark the job succeeded."""
-    _set_step(deps, job.id, "rendering")
+    """Render the page, then store the first version and mark the job succeeded."""
+    set_step(deps, job.id, "rendering")
     with deps.db.transaction() as session:
-        site = session.get(Site, job.site_id)
+        site = session.get(Site, job.site_id, with_for_update={"of": Site})
         author = session.get(User, job.created_by_id)
         assert site is not None and author is not None
         sources = [s for s in (session.get(Source, sid) for sid in job.source_ids) if s]
-        number = site.latest_version + 1
         last = drafts[-1]
-        version = SiteVersion(
-            site_id=site.id,
-            number=number,
-            content=content,
-            template=inputs.template.name,
-            template_version=inputs.template.version,
-            instruction_kind="prompt",
-            instruction=job.prompt,
-            model=last.model,
-            offline=last.offline,
-            tokens_in=sum(d.tokens_in for d in drafts),
-            tokens_out=sum(d.tokens_out for d in drafts),
-            author=author,
-            created_at=utcnow(),
-            sources=sources,
-        )
-        render_version(deps, site, version, inputs.tables)
-        session.add(version)
-        site.latest_version = number
-        row = session.get(Job, job.id)
-        assert row is not None
-        row.status, row.step, row.version, row.finished_at = "succeeded", "done", number, utcnow()
-        audit.track_event(
+        version = add_version(
             session,
-            audit.VersionCreated(
-                data={
-                    "job_id": job.id,
-                    "instruction_kind": "prompt",
-                    "model": version.model,
-                    "tokens_in": version.tokens_in,
-                    "tokens_out": version.tokens_out,
-                    "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
-                }
+            deps,
+            site,
+            author,
+            content,
+            sources,
+            Provenance(
+                kind="prompt",
+                instruction=job.prompt,
+                model=last.model,
+                offline=last.offline,
+                tokens_in=sum(d.tokens_in for d in drafts),
+                tokens_out=sum(d.tokens_out for d in drafts),
+                job_id=job.id,
             ),
-            actor=author,
-            site=site,
-            version=number,
+            inputs.tables,
         )
-    return number
+        finish_job(session, job.id, version.number)
+    return version.number
+
+
+def finish_job(session: Session, job_id: str, number: int) -> None:
+    """Mark a job succeeded with the version it made; the caller commits."""
+    row = session.get(Job, job_id)
+    assert row is not None
+    row.status, row.step, row.version, row.finished_at = "succeeded", "done", number, utcnow()
 
 
 def fail_job(deps: Deps, job_id: str, message: str) -> None:
@@ -216,9 +209,14 @@ def run_generation(deps: Deps, job_id: str) -> None:
     try:
         job = session.get(Job, job_id)
         assert job is not None
-        inputs = _load_inputs(deps, session, job)
-        content, drafts = draft_content(deps, job, inputs)
-        save_version(deps, job, inputs, content, drafts)
+        if job.kind in ("revise", "regenerate"):
+            from app.services.revisions import run_revision  # it builds on this module
+
+            run_revision(deps, session, job)
+        else:
+            inputs = load_inputs(deps, session, job)
+            content, drafts = draft_content(deps, job, inputs)
+            save_version(deps, job, inputs, content, drafts)
     except (GenerationFailed, LLMError) as exc:
         fail_job(deps, job_id, str(exc))
     except Exception:

@@ -10,18 +10,19 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.access import Action, Principal, can
-from app.errors import BadInput, Conflict, NotFound, TooLarge
+from app.access import Action, Principal, Role, State, can, role_of, sees_gone_page, state_of
+from app.errors import BadInput, Conflict, Forbidden, Gone, NotFound, TooLarge
 from app.ingest import IngestedFile, IngestError, ingest, safe_filename
-from app.models import Job, Site, SiteVersion, Source, User
-from app.services import Deps
+from app.models import Grant, Job, Site, SiteVersion, Source, User
+from app.services import Deps, review, sharing
+from app.services.categories import CATEGORIES as CATEGORIES  # the new-site form lists them
+from app.services.categories import check_categories, suggest_categories
 
-CATEGORIES = ("customer", "finance", "legal", "security", "employee")
-AUDIENCES = ("owner", "workspace")
+AUDIENCES = ("owner", "workspace")  # what publishing may set; people and groups are shared
 MAX_PROMPT_CHARS = 8000
 
 
@@ -137,14 +138,11 @@ def create_site(
         raise BadInput("Describe what the site should show, or upload at least one file.")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadInput(f"The prompt is too long; keep it under {MAX_PROMPT_CHARS} characters.")
-    unknown = sorted(set(request.categories) - set(CATEGORIES))
-    if unknown:
-        raise BadInput(
-            f"Unknown data categories: {', '.join(unknown)}; use {', '.join(CATEGORIES)}."
-        )
+    declared = check_categories(request.categories)
     expires_on = request.expires_on or default_expiry(deps.settings)
     check_expiry(expires_on, deps.settings)
     files = read_uploads(deps, uploads)
+    suggestions = suggest_categories(files)
 
     site = Site(
         slug=slugify(name),
@@ -155,9 +153,12 @@ def create_site(
         purpose=request.purpose.strip(),
         expires_on=expires_on,
         data_source_note=(request.data_source_note.strip() or suggest_source_note(files)),
-        categories=sorted(set(request.categories)),
+        categories=declared,
         audience="owner",
         status="draft",
+        review_state=review.initial_review_state(
+            declared, [s.category for s in suggestions], deps.settings
+        ),
     )
     session.add(site)
     session.flush()
@@ -194,6 +195,8 @@ def create_site(
                 "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
                 "expires_on": expires_on.isoformat(),
                 "categories": site.categories,
+                "suggested_categories": [s.as_json() for s in suggestions],
+                "review_state": site.review_state,
             }
         ),
         actor=owner,
@@ -206,12 +209,81 @@ def create_site(
 def get_site(session: Session, who: Principal, site_id: int, action: Action) -> Site:
     """Return the site if ``who`` may do ``action``.
 
+    :raise 403: ``who`` can see the site but not do this, in its current state.
     :raise 404: unknown, or not visible to ``who`` (never reveal that a site exists).
+    :raise 410: unpublished, expired or disabled, for someone it is shared with.
     """
     site = session.get(Site, site_id)
-    if site is None or not can(who, action, site):
+    if site is None:
         raise NotFound("No such site, or it is not shared with you.")
-    return site
+    if can(who, action, site):
+        return site
+    if can(who, Action.VIEW, site) or can(who, Action.VIEW_DRAFTS, site):
+        raise Forbidden(refusal(site, action))
+    if sees_gone_page(who, site):
+        raise Gone(gone_message(site))
+    raise NotFound("No such site, or it is not shared with you.")
+
+
+_DOING = {
+    Action.VIEW: "open",
+    Action.COMMENT: "comment on",
+    Action.VIEW_DRAFTS: "see the drafts of",
+    Action.EDIT: "edit",
+    Action.PUBLISH: "publish versions of",
+    Action.SHARE: "share",
+    Action.MANAGE: "change, unpublish or delete",
+    Action.EXPORT: "export",
+    Action.REVIEW: "review",
+    Action.RESTORE: "restore",
+}
+
+
+def refusal(site: Site, action: Action) -> str:
+    """Say why an action is refused to someone who can see the site."""
+    state = state_of(site)
+    if state is State.DISABLED:
+        reason = f": {site.disabled_reason}" if site.disabled_reason else ""
+        return f"{site.name} was disabled by an admin{reason}. Ask an admin to enable it."
+    if state is State.EXPIRED:
+        return f"{site.name} expired on {site.expires_on.isoformat()}; extend it first."
+    if state is State.DELETED:
+        return f"{site.name} is deleted; restore it first."
+    if action is Action.REVIEW:
+        return f"Only reviewers can review {site.name}, and nobody reviews their own site."
+    return f"You cannot {_DOING[action]} {site.name}."
+
+
+def gone_message(site: Site) -> str:
+    """Say what happened to a site and who owns it, for people it was shared with."""
+    owner = f"{site.owner.name} ({site.owner.email})"
+    state = state_of(site)
+    if state is State.EXPIRED:
+        return f"{site.name} expired on {site.expires_on.isoformat()}. Its owner is {owner}."
+    if state is State.DISABLED:
+        return f"{site.name} was disabled by an admin. Its owner is {owner}."
+    return f"{site.name} was unpublished by its owner, {owner}."
+
+
+def listed_sites(session: Session, who: Principal, limit: int = 500) -> list[Site]:
+    """Return the sites to list for ``who``: those they can open, and those they work on.
+
+    Deleted sites are left out. The query only narrows the candidates; the policy decides.
+    """
+    query = select(Site).where(Site.deleted_at.is_(None)).order_by(Site.updated_at.desc())
+    if not who.is_admin:
+        granted = select(Grant.site_id).where(
+            or_(Grant.email == who.email.lower(), Grant.group_name.in_(sorted(who.groups)))
+        )
+        query = query.where(
+            or_(Site.owner_id == who.id, Site.audience == "workspace", Site.id.in_(granted))
+        )
+    listed = []
+    for site in session.scalars(query.limit(limit)):
+        works_on = role_of(who, site) in (Role.OWNER, Role.EDITOR)
+        if can(who, Action.VIEW, site) or (works_on and can(who, Action.VIEW_DRAFTS, site)):
+            listed.append(site)
+    return listed
 
 
 def get_site_by_slug(session: Session, slug: str) -> Site | None:
@@ -265,26 +337,34 @@ def publish_version(
 ) -> Site:
     """Make version ``number`` the published one, optionally setting the audience.
 
+    An unpublished site stays offline (only its owner republishes it); the chosen version is
+    the one served once it is back.
+
     :raise 404: no such version.
     :raise 400: unknown audience.
+    :raise 409: an audience beyond the owner while the site waits for review.
     """
     get_version(session, site, number)
     if audience is not None and audience not in AUDIENCES:
-        raise BadInput(f"audience must be one of {', '.join(AUDIENCES)}.")
-    before = {"published_version": site.published_version, "audience": site.audience}
-    site.published_version = number
-    site.status = "published"
-    if audience is not None and audience != site.audience:
-        site.audience = audience
-        audit.track_event(
-            session,
-            audit.SharingChanged(data={"before": before["audience"], "after": audience}),
-            actor=actor,
-            site=site,
+        raise BadInput(
+            f"audience must be one of {', '.join(AUDIENCES)}; "
+            "share with people or groups through the sharing settings."
         )
+    before = {"published_version": site.published_version, "status": site.status}
+    if audience is not None:
+        sharing.set_audience(session, site, actor, audience)
+    site.published_version = number
+    if site.status != "unpublished":
+        site.status = "published"
     audit.track_event(
         session,
-        audit.VersionPublished(data={"before": before["published_version"], "after": number}),
+        audit.VersionPublished(
+            data={
+                "before": before["published_version"],
+                "after": number,
+                "status_before": before["status"],
+            }
+        ),
         actor=actor,
         site=site,
         version=number,

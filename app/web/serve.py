@@ -1,22 +1,23 @@
-"""Serving sites at /s/<slug>/: an access check, then the pre-rendered page."""
+"""Serving sites at /s/<slug>/: an access check, then the pre-rendered page and its banners."""
 
 from __future__ import annotations
 
-import datetime as dt
 from functools import cache
 from pathlib import Path
 
 import plotly
 from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
-from markupsafe import escape
+from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
-from app.access import Action, can, is_expired
+from app.access import Action, Principal, State, can, sees_gone_page, state_of
 from app.auth import current_principal
 from app.db import get_session
 from app.errors import NotFound, NotSignedIn
-from app.models import Site
+from app.models import Site, User
 from app.render import BANNER_SLOT
+from app.services.lifecycle import expiry_notice, restorable_until
+from app.services.review import official_status
 from app.services.sites import get_site_by_slug
 from app.services.wiring import get_deps
 from app.web import SITE_CSP
@@ -24,6 +25,7 @@ from app.web import SITE_CSP
 bp = Blueprint("serve", __name__)
 
 PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+NOT_FOUND = "No such site, or it is not shared with you."
 
 
 @cache
@@ -31,27 +33,93 @@ def _plotly_version() -> str:
     return str(plotly.__version__)
 
 
+def _banner(kind: str, text: str | Markup) -> str:
+    return f'<p class="banner banner-{kind}" role="note">{escape(text)}</p>'
+
+
+def _official_banner(site: Site, number: int) -> str:
+    official = official_status(site)
+    if official is None:
+        return ""
+    reviewer = get_session().get(User, site.official_by_id) if site.official_by_id else None
+    by = f" by {reviewer.name}" if reviewer else ""
+    window = f"{official.since.isoformat()} until {official.until.isoformat()}"
+    if official.version != number:
+        return _banner(
+            "stale",
+            f"Not the official version: version {official.version} was confirmed{by} "
+            f"(official since {window}).",
+        )
+    if official.current:
+        return _banner("official", f"Official since {window}, confirmed{by}.")
+    return _banner(
+        "stale",
+        f"No longer confirmed: this version was official from {window}; "
+        "ask a reviewer to confirm it again.",
+    )
+
+
+def _owner_banners(site: Site, who: Principal) -> list[str]:
+    """What the people who work on or review the site are told; viewers never see these."""
+    parts = []
+    if site.review_state == "pending":
+        parts.append(
+            _banner(
+                "draft",
+                "Waiting for review: this site holds data that a reviewer must approve "
+                "before anyone but its owner can open it.",
+            )
+        )
+    elif site.review_state == "rejected":
+        note = f" The reviewer wrote: “{site.review_note}”" if site.review_note else ""
+        parts.append(_banner("dev", f"A reviewer rejected sharing this site.{note}"))
+    state = state_of(site)
+    if state is State.UNPUBLISHED:
+        parts.append(_banner("draft", "Unpublished: the people it is shared with cannot open it."))
+    if state is State.DISABLED:
+        reason = f": {site.disabled_reason}" if site.disabled_reason else ""
+        parts.append(_banner("dev", f"Disabled by an admin{reason}."))
+    notice = expiry_notice(site, current_app.config)
+    if notice is not None and can(who, Action.MANAGE, site):
+        if notice.expired:
+            text = (
+                f"Expired on {notice.expires_on.isoformat()}: the people it is shared with "
+                f"get a “gone” page. Extend it (up to {notice.latest.isoformat()}) "
+                "on the site's page."
+            )
+        else:
+            text = (
+                f"This site expires on {notice.expires_on.isoformat()} "
+                f"({notice.days_left} days left). You can extend it up to "
+                f"{notice.latest.isoformat()} on the site's page."
+            )
+        parts.append(_banner("draft", text))
+    return parts
+
+
 def _banners(site: Site, number: int) -> str:
-    """Banners for this request: dev sign-in, draft, expiry; escaped here, never from content."""
+    """Banners for this request, escaped here; never from content. Pages are pre-rendered."""
+    who = current_principal()
     parts = []
     if current_app.config["DEV_LOGIN"]:
         parts.append(
-            '<p class="banner banner-dev" role="note">Development sign-in is on: '
-            "anyone on this machine can sign in as anyone. Do not use with real data."
-            "</p>"
+            _banner(
+                "dev",
+                "Development sign-in is on: anyone on this machine can sign in as anyone. "
+                "Do not use with real data.",
+            )
         )
     if number != site.published_version:
         parts.append(
-            f'<p class="banner banner-draft" role="note">Draft: version {number} '
-            f"is not the published version of {escape(site.name)}. Only its owner "
-            "and admins can see it.</p>"
+            _banner(
+                "draft",
+                f"Draft: version {number} is not the published version of {site.name}. "
+                "Only the people who edit or review it can see it.",
+            )
         )
-    days_left = (site.expires_on - dt.date.today()).days
-    if days_left <= 14 and can(current_principal(), Action.VIEW_DRAFTS, site):
-        parts.append(
-            f'<p class="banner banner-expiry" role="note">This site expires on '
-            f"{site.expires_on.isoformat()} ({max(days_left, 0)} days left).</p>"
-        )
+    parts.append(_official_banner(site, number))
+    if can(who, Action.VIEW_DRAFTS, site):
+        parts.extend(_owner_banners(site, who))
     return "".join(parts)
 
 
@@ -69,8 +137,22 @@ def _find(slug: str) -> Site:
     if current_principal().id is None:
         raise NotSignedIn("Sign in to open this site.")
     if site is None:
-        raise NotFound("No such site, or it is not shared with you.")
+        raise NotFound(NOT_FOUND)
     return site
+
+
+def _gone(site: Site, who: Principal) -> Response:
+    """Tell people the site is shared with that it is gone, and who owns it (HTTP 410)."""
+    state = state_of(site)
+    html = render_template(
+        "gone.html",
+        site=site,
+        state=state.value,
+        is_owner=who.id == site.owner_id,
+        can_manage=can(who, Action.VIEW_DRAFTS, site),
+        restorable_until=restorable_until(site, current_app.config),
+    )
+    return Response(html, status=410, mimetype="text/html")
 
 
 @bp.get("/s/<slug>")
@@ -84,35 +166,31 @@ def site_page(slug: str) -> Response:
     """Serve the published version to members allowed to see it.
 
     :raise 401: signed out (the browser is sent to sign-in).
-    :raise 404: unknown, unpublished for this viewer, or not shared with them.
+    :raise 404: unknown, or not shared with this member.
+    :raise 410: unpublished, expired or disabled, for the people it is shared with; deleted,
+        for its owner and admins.
     """
     site = _find(slug)
     who = current_principal()
-    if site.published_version is None or site.status != "published":
-        if can(who, Action.VIEW_DRAFTS, site) and site.latest_version:
-            return redirect(url_for("ui.site_detail", site_id=site.id))
-        raise NotFound("No such site, or it is not shared with you.")
-    if not can(who, Action.VIEW, site):
-        if site.audience == "workspace" and is_expired(site) and who.signed_in:
-            return _gone(site)
-        raise NotFound("No such site, or it is not shared with you.")
-    return _send_page(site, site.published_version)
-
-
-def _gone(site: Site) -> Response:
-    html = render_template("gone.html", site=site)
-    return Response(html, status=410, mimetype="text/html")
+    if can(who, Action.VIEW, site) and site.published_version is not None:
+        return _send_page(site, site.published_version)
+    state = state_of(site)
+    if sees_gone_page(who, site) or (state is State.DELETED and can(who, Action.VIEW_DRAFTS, site)):
+        return _gone(site, who)
+    if state is not State.DELETED and can(who, Action.VIEW_DRAFTS, site) and site.latest_version:
+        return redirect(url_for("ui.site_detail", site_id=site.id))
+    raise NotFound(NOT_FOUND)
 
 
 @bp.get("/s/<slug>/v/<int:number>/")
 def site_version(slug: str, number: int) -> Response:
-    """Serve one version (draft or earlier) to the owner and admins.
+    """Serve one version (draft or earlier) to the people who edit or review the site.
 
     :raise 404: not allowed, or no such version.
     """
     site = _find(slug)
     if not can(current_principal(), Action.VIEW_DRAFTS, site):
-        raise NotFound("No such site, or it is not shared with you.")
+        raise NotFound(NOT_FOUND)
     if not 1 <= number <= site.latest_version or not get_deps().pages.exists(site.id, number):
         raise NotFound(f"Version {number} of this site does not exist.")
     return _send_page(site, number)

@@ -8,16 +8,9 @@ from typing import Any
 import pytest
 
 from tests.factories import SAMPLE_FILES
+from tests.factories import browser_sign_in as sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def sign_in(page: Any, base: str, email: str, name: str) -> None:
-    page.goto(f"{base}/auth/dev")
-    page.fill("#email", email)
-    page.fill("#name", name)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{base}/")
 
 
 def test_customer_review_from_samples_renders_charts(

@@ -28,13 +28,18 @@ from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 
-from app.llm.base import Draft, DraftRequest, TemplateSpec
+from app.llm.base import Draft, DraftRequest, LLMError, RevisionRequest, TemplateSpec
 from app.llm.offline.fill import fill_schema
 
 if TYPE_CHECKING:
     from app.ingest import IngestedFile
 
-__all__ = ["OfflineDrafter"]
+__all__ = ["NEEDS_MODEL", "OfflineDrafter"]
+
+NEEDS_MODEL = (
+    "Revising by instruction needs an AI model, and none is configured: edit the text by hand, "
+    "add the files the change comes from, or regenerate from scratch."
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,10 @@ class OfflineDrafter:
             tokens_out=0,
             offline=True,
         )
+
+    def revise(self, request: RevisionRequest) -> Draft:
+        """Refuse: wording changes need a model (revisions with new files re-draft instead)."""
+        raise LLMError(NEEDS_MODEL, retryable=False)
 
     def draft_content(
         self, template: TemplateSpec, prompt: str, files: Sequence[IngestedFile]

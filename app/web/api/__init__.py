@@ -44,4 +44,4 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-from app.web.api import sites  # noqa: E402,F401 - registers the routes on bp
+from app.web.api import content, governance, sites  # noqa: E402,F401 - registers the routes

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify, request, url_for
-from sqlalchemy import or_, select
+from flask import current_app, jsonify, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from app.access import Action, can
+from app.access import Action, can, state_of
 from app.auth import current_principal, require_user
 from app.db import get_session
-from app.errors import BadInput
+from app.errors import BadInput, Forbidden
 from app.models import Job, Site, SiteVersion
 from app.services import sites as site_service
+from app.services.lifecycle import restorable_until
+from app.services.review import official_json
+from app.services.sharing import sharing_json
 from app.services.wiring import get_deps
 from app.web.api import bp, json_body
 from app.web.api.openapi import openapi_document
@@ -21,8 +24,9 @@ from app.web.ui import job_state
 
 
 def site_json(site: Site) -> dict[str, Any]:
-    """Describe a site for the API."""
-    return {
+    """Describe a site for the API; who it is shared with only for those who manage it."""
+    who = current_principal()
+    body = {
         "id": site.id,
         "slug": site.slug,
         "url": url_for("serve.site_page", slug=site.slug, _external=True),
@@ -35,7 +39,13 @@ def site_json(site: Site) -> dict[str, Any]:
         "audience": site.audience,
         "categories": site.categories,
         "expires_on": site.expires_on.isoformat(),
-        "official": None,
+        "official": official_json(site),
+        "state": state_of(site).value,
+        "review": {
+            "state": site.review_state,
+            "note": site.review_note,
+            "reviewed_at": site.reviewed_at.isoformat() + "Z" if site.reviewed_at else None,
+        },
         "published_version": site.published_version,
         "latest_version": site.latest_version,
         "data_source_note": site.data_source_note,
@@ -43,6 +53,18 @@ def site_json(site: Site) -> dict[str, Any]:
         "created_at": site.created_at.isoformat() + "Z",
         "updated_at": site.updated_at.isoformat() + "Z",
     }
+    if can(who, Action.VIEW_DRAFTS, site):
+        until = restorable_until(site, current_app.config)
+        body.update(
+            sharing=sharing_json(site),
+            unpublished_at=site.unpublished_at.isoformat() + "Z" if site.unpublished_at else None,
+            deleted_at=site.deleted_at.isoformat() + "Z" if site.deleted_at else None,
+            restorable_until=until.isoformat() + "Z" if until else None,
+            disabled={"at": site.disabled_at.isoformat() + "Z", "reason": site.disabled_reason}
+            if site.disabled_at
+            else None,
+        )
+    return body
 
 
 def version_json(version: SiteVersion, *, with_content: bool = False) -> dict[str, Any]:
@@ -128,24 +150,24 @@ def job(job_id: str) -> Response:
 
 @bp.get("/sites")
 def list_sites() -> Response:
-    """List the sites visible to the caller."""
+    """List the sites visible to the caller; ``?deleted=1``: their deleted sites instead."""
     who = current_principal()
-    query = select(Site).order_by(Site.updated_at.desc())
-    if not who.is_admin:
-        query = query.where(
-            or_(
-                Site.owner_id == who.id,
-                (Site.audience == "workspace") & (Site.status == "published"),
-            )
-        )
-    sites = [s for s in get_session().scalars(query).all() if can(who, Action.VIEW, s)]
+    if request.args.get("deleted") in ("1", "true"):
+        query = select(Site).where(Site.owner_id == who.id, Site.deleted_at.is_not(None))
+        return jsonify(sites=[site_json(s) for s in get_session().scalars(query).all()])
+    sites = site_service.listed_sites(get_session(), who)
     return jsonify(sites=[site_json(s) for s in sites])
 
 
 @bp.get("/sites/<int:site_id>")
 def get_site(site_id: int) -> Response:
-    """Describe one site."""
-    site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW)
+    """Describe one site to those who can open it or work on its drafts."""
+    try:
+        site = site_service.get_site(get_session(), current_principal(), site_id, Action.VIEW)
+    except Forbidden:  # an editor of a draft, a reviewer, the owner of a disabled site
+        site = site_service.get_site(
+            get_session(), current_principal(), site_id, Action.VIEW_DRAFTS
+        )
     return jsonify(site_json(site))
 
 

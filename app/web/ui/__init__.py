@@ -24,7 +24,7 @@ def init_app(app: Flask) -> None:
         }
 
 
-from app.web.ui import sites  # noqa: E402,F401 - registers the pages on bp
+from app.web.ui import content, governance, sites  # noqa: E402,F401 - registers the pages
 from app.web.ui.sites import job_state  # noqa: E402 - re-exported for the API
 
 __all__ = ["bp", "init_app", "job_state"]

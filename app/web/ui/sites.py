@@ -17,17 +17,19 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import audit
-from app.access import Action
+from app.access import Action, Principal, Role, can, role_of
 from app.auth import current_principal, login_required, require_user
 from app.auth.sessions import create_api_token
 from app.db import get_session
-from app.errors import BadInput, NotFound, SitewrightError
+from app.errors import BadInput, Conflict, NotFound, SitewrightError
 from app.ingest import ACCEPTED_EXTENSIONS
 from app.models import ApiToken, Job, Site, SiteVersion, utcnow
+from app.services import sharing
 from app.services import sites as site_service
 from app.services.generation import STEPS
 from app.services.wiring import get_deps
 from app.web.ui import bp
+from app.web.ui.governance import governance_context, index_context
 
 
 def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:
@@ -44,30 +46,40 @@ def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:
 @bp.get("/")
 @login_required
 def index() -> str:
-    """List the signed-in user's sites."""
+    """List the signed-in user's sites, the sites shared with them, and their deleted sites."""
     user = require_user()
+    who = current_principal()
     db = get_session()
     sites = db.scalars(
-        select(Site).where(Site.owner_id == user.id).order_by(Site.updated_at.desc())
-    ).all()
-    shared = db.scalars(
         select(Site)
-        .where(
-            Site.owner_id != user.id,
-            Site.audience == "workspace",
-            Site.status == "published",
-            Site.expires_on >= dt.date.today(),
-        )
+        .where(Site.owner_id == user.id, Site.deleted_at.is_(None))
         .order_by(Site.updated_at.desc())
-        .limit(50)
     ).all()
+    others = [s for s in site_service.listed_sites(db, who) if s.owner_id != user.id]
+    # Shared with the user by name or group (viewers and editors), or with the whole workspace.
+    granted = [s for s in others if role_of(who, s) is not Role.NONE and _granted_to(who, s)]
+    shared = [
+        s
+        for s in others
+        if s not in granted and s.audience == "workspace" and can(who, Action.VIEW, s)
+    ][:50]
     return render_template(
         "ui/index.html",
         sites=sites,
+        granted=granted,
         shared=shared,
+        roles={s.id: role_of(who, s).value for s in granted},
+        viewable={s.id for s in granted if can(who, Action.VIEW, s)},
         jobs=_latest_jobs([s.id for s in sites]),
         today=dt.date.today(),
+        **index_context(user),
     )
+
+
+def _granted_to(who: Principal, site: Site) -> bool:
+    """Say whether the site's grants (not its workspace audience) let this member in."""
+    by_name = sharing.with_sharing(site, "people", sharing.current_grants(site))
+    return role_of(who, by_name) is not Role.NONE
 
 
 def _form_defaults() -> dict[str, Any]:
@@ -172,6 +184,7 @@ def site_detail(site_id: int) -> str:
         jobs=jobs,
         audiences=site_service.AUDIENCES,
         today=dt.date.today(),
+        **governance_context(site),
     )
 
 
@@ -184,12 +197,23 @@ def publish(site_id: int) -> Response:
         number = int(request.form.get("version", ""))
     except ValueError as exc:
         raise BadInput("Choose a version to publish.") from exc
-    site_service.publish_version(
-        get_session(), site, number, require_user(), audience=request.form.get("audience") or None
-    )
-    flash(
-        f"Version {number} is published at {url_for('serve.site_page', slug=site.slug)}.", "success"
-    )
+    try:
+        site_service.publish_version(
+            get_session(),
+            site,
+            number,
+            require_user(),
+            audience=request.form.get("audience") or None,
+        )
+    except (Conflict, BadInput) as exc:  # the review gate, an unknown audience
+        get_session().rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("ui.site_detail", site_id=site.id), 303)
+    if site.status == "unpublished":
+        flash(f"Version {number} will be served once the site is republished.", "success")
+    else:
+        address = url_for("serve.site_page", slug=site.slug)
+        flash(f"Version {number} is published at {address}.", "success")
     return redirect(url_for("ui.site_detail", site_id=site.id), 303)
 
 
