@@ -120,7 +120,24 @@ def _banners(site: Site, number: int) -> str:
     parts.append(_official_banner(site, number))
     if can(who, Action.VIEW_DRAFTS, site):
         parts.extend(_owner_banners(site, who))
+    parts.append(_tools(site, number, who))
     return "".join(parts)
+
+
+def _tools(site: Site, number: int, who: Principal) -> str:
+    """Links from the page to commenting and, for its editors, to the site's own page."""
+    links = []
+    if can(who, Action.COMMENT, site):
+        href = url_for("ui.annotate", site_id=site.id, version=number)
+        links.append(f'<a href="{escape(href)}" target="_top">Comment on this page</a>')
+    if can(who, Action.VIEW_DRAFTS, site):
+        href = url_for("ui.site_detail", site_id=site.id)
+        links.append(f'<a href="{escape(href)}" target="_top">Versions, sharing and details</a>')
+    if not links:
+        return ""
+    return (
+        '<nav class="banner banner-tools" aria-label="Site tools">' + " · ".join(links) + "</nav>"
+    )
 
 
 def _send_page(site: Site, number: int) -> Response:

@@ -113,6 +113,14 @@ def test_workspace_site_is_visible_to_members_but_drafts_are_not(
     auth.login("colleague@example.com", "Colleague", client=other)
     assert other.get(f"/s/{site['slug']}/").status_code == 200
     assert other.get(site["preview_url"]).status_code == 404  # versions are for the owner
+    page = other.get(f"/s/{site['slug']}/").get_data(as_text=True)
+    assert f"/sites/{site['site_id']}/annotate?version=1" in page  # members may comment
+    assert "Versions, sharing and details" not in page
+    annotate = other.get(f"/sites/{site['site_id']}/annotate?version=1")
+    assert annotate.status_code == 200
+    assert "Versions, sharing and details" in client.get(f"/s/{site['slug']}/").get_data(
+        as_text=True
+    )
     listed = other.get("/").get_data(as_text=True)
     assert "Shared with the workspace" in listed and f"/s/{site['slug']}/" in listed
     admin = app.test_client()
