@@ -120,3 +120,20 @@ def add_version(
     if resolves:
         mark_resolved(session, site, resolves, number, author)
     return version
+
+
+def provenance(version: SiteVersion) -> dict[str, Any]:
+    """Describe where a version came from: who, when, template, instruction, model, tokens."""
+    return {
+        "number": version.number,
+        "created_at": version.created_at.isoformat() + "Z",
+        "author": version.author.email,
+        "template": version.template,
+        "template_version": version.template_version,
+        "instruction": {"kind": version.instruction_kind, "text": version.instruction},
+        "parent": version.parent_number,
+        "changed_paths": list(version.changed_paths or []),
+        "model": version.model,
+        "offline": version.offline,
+        "tokens": {"input": version.tokens_in, "output": version.tokens_out},
+    }

@@ -22,6 +22,7 @@ from app import audit
 from app.models import Site, SiteVersion, Source, User, utcnow
 from app.render import BANNER_SLOT
 from app.services import Deps
+from app.services.content_versions import provenance as version_provenance
 from app.services.pages import render_version
 from app.services.review import official_json
 
@@ -51,19 +52,9 @@ def offline_page(html: str, note: str) -> str:
 
 
 def provenance(version: SiteVersion) -> dict[str, Any]:
-    """Describe where a version came from."""
+    """Describe where a version came from, with its files inside the archive."""
     return {
-        "number": version.number,
-        "created_at": version.created_at.isoformat() + "Z",
-        "author": version.author.email,
-        "template": version.template,
-        "template_version": version.template_version,
-        "instruction": {"kind": version.instruction_kind, "text": version.instruction},
-        "parent": version.parent_number,
-        "changed_paths": list(version.changed_paths or []),
-        "model": version.model,
-        "offline": version.offline,
-        "tokens": {"input": version.tokens_in, "output": version.tokens_out},
+        **version_provenance(version),
         "sources": [s.sha256 for s in version.sources],
         "page": page_file(version.number),
         "content": f"content/v{version.number}.json",

@@ -14,6 +14,7 @@ from app.db import get_session
 from app.errors import BadInput, Forbidden
 from app.models import Job, Site, SiteVersion
 from app.services import sites as site_service
+from app.services.content_versions import provenance
 from app.services.lifecycle import restorable_until
 from app.services.review import official_json
 from app.services.sharing import sharing_json
@@ -70,15 +71,7 @@ def site_json(site: Site) -> dict[str, Any]:
 def version_json(version: SiteVersion, *, with_content: bool = False) -> dict[str, Any]:
     """Describe a version and its provenance for the API."""
     body: dict[str, Any] = {
-        "number": version.number,
-        "created_at": version.created_at.isoformat() + "Z",
-        "author": version.author.email,
-        "template": version.template,
-        "template_version": version.template_version,
-        "instruction": {"kind": version.instruction_kind, "text": version.instruction},
-        "model": version.model,
-        "offline": version.offline,
-        "tokens": {"input": version.tokens_in, "output": version.tokens_out},
+        **provenance(version),
         "sources": [
             {
                 "filename": s.filename,
