@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from sqlalchemy import select
 
+from app.auth.identity import principal_for
 from app.ingest import ingest
 from app.llm import Draft
 from app.models import Job, Site, Source
@@ -87,4 +88,5 @@ def _publish_example(deps: Deps, job_id: str, template_name: str) -> None:
     with deps.db.transaction() as session:
         site = session.get(Site, job.site_id)
         assert site is not None
-        publish_version(session, site, number, site.owner, audience="workspace")
+        owner = principal_for(site.owner, deps.settings)
+        publish_version(session, site, number, site.owner, audience="workspace", who=owner)

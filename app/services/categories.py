@@ -160,16 +160,21 @@ def suggest_categories(files: Sequence[IngestedFile]) -> list[Suggestion]:
 
 
 def recorded_suggestions(session: Session, site: Site) -> list[Suggestion]:
-    """Return the suggestions made when the site was created (kept with its audit event)."""
-    event = session.scalars(
+    """Return the suggestions made from the site's files (kept with the audit events that
+    added files: its creation and revisions with new files), one per category."""
+    events = session.scalars(
         select(AuditEvent)
-        .where(AuditEvent.site_id == site.id, AuditEvent.action == "site.created")
+        .where(
+            AuditEvent.site_id == site.id,
+            AuditEvent.action.in_(("site.created", "revision.requested")),
+        )
         .order_by(AuditEvent.id)
-        .limit(1)
-    ).first()
-    raw = event.data.get("suggested_categories", []) if event is not None else []
-    return [
-        Suggestion(str(item["category"]), tuple(str(r) for r in item.get("reasons", [])))
-        for item in raw
-        if isinstance(item, dict) and item.get("category") in CATEGORIES
-    ]
+    ).all()
+    found: dict[str, Suggestion] = {}
+    for event in events:
+        for item in event.data.get("suggested_categories", []):
+            if isinstance(item, dict) and item.get("category") in CATEGORIES:
+                category = str(item["category"])
+                reasons = tuple(str(r) for r in item.get("reasons", []))
+                found.setdefault(category, Suggestion(category, reasons))
+    return list(found.values())

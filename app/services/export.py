@@ -145,12 +145,13 @@ def build_archive(session: Session, deps: Deps, site: Site, actor: User) -> tupl
             json.dumps(manifest(site, sources, versions, actor), indent=2, ensure_ascii=False),
         )
     data = buffer.getvalue()
-    audit.track_event(
-        session,
-        audit.SiteExported(data={"versions": len(versions), "bytes": len(data)}),
-        actor=actor,
-        site=site,
-        version=site.published_version,
-    )
-    session.commit()
+    session.commit()  # end the read; the export is recorded in a write transaction of its own
+    with deps.db.transaction() as writer:
+        audit.track_event(
+            writer,
+            audit.SiteExported(data={"versions": len(versions), "bytes": len(data)}),
+            actor=writer.get(User, actor.id),
+            site=writer.get(Site, site.id),
+            version=site.published_version,
+        )
     return f"{site.slug}.zip", data

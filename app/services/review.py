@@ -7,8 +7,9 @@
 - ``pending``: a confirmed category needs review and no reviewer has approved it yet;
 - ``approved`` / ``rejected``: a reviewer decided, with a note.
 
-While ``pending`` or ``rejected`` the site cannot be shared beyond its owner (the policy in
-app/access.py also hides a published site from its viewers in that state).
+While ``pending`` or ``rejected`` the site cannot be shared beyond its owner, and a published
+site is hidden from its viewers (app/access.py). Once a reviewer is involved, only a
+reviewer's approval releases the gate.
 """
 
 from __future__ import annotations
@@ -57,6 +58,9 @@ def state_after_confirmation(
     An approval survives only if no category needing review was added since; confirming
     again after a rejection asks for a new review.
     """
+    if site.review_state in BLOCKING_STATES:
+        # Dropping categories must not release a site a reviewer is looking at or turned down.
+        return "pending"
     needed = review_categories(categories, settings)
     if not needed:
         return "not_required"
@@ -72,6 +76,9 @@ def blocks_sharing(site: Site) -> bool:
 
 def check_can_widen(site: Site) -> None:
     """Refuse to share the site beyond its owner while it waits for review.
+
+    Categories the files suggest but the owner has not confirmed only warn (the site page,
+    My sites and the share preview say so); declared and confirmed categories gate.
 
     :raise 409: pending or rejected.
     """

@@ -30,6 +30,7 @@ from app.llm.offline import NEEDS_MODEL
 from app.models import Annotation, Job, Site, SiteVersion, Source, User
 from app.services import Deps
 from app.services.annotations import open_annotations
+from app.services.categories import suggest_categories
 from app.services.content_answer import patch_problems
 from app.services.content_offline import offline_operations
 from app.services.content_patch import (
@@ -129,6 +130,10 @@ def request_revision(
         created_by_id=actor.id,
     )
     session.add(job)
+    # New files may hold data the site's categories do not cover yet: ask the owner again.
+    suggestions = [s for s in suggest_categories(files) if s.category not in site.categories]
+    if suggestions and site.review_state in ("not_required", "approved"):
+        site.review_state = "unconfirmed"
     audit.track_event(
         session,
         audit.RevisionRequested(
@@ -139,6 +144,8 @@ def request_revision(
                 "base_version": base.number,
                 "annotation_ids": job.annotation_ids,
                 "new_sources": [{"filename": s.filename, "sha256": s.sha256} for s in added],
+                "suggested_categories": [s.as_json() for s in suggestions],
+                "review_state": site.review_state,
             }
         ),
         actor=actor,

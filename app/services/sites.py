@@ -315,11 +315,13 @@ def get_job(session: Session, who: Principal, job_id: str) -> Job:
     return job
 
 
-def retry_job(session: Session, deps: Deps, job: Job, actor: User) -> Job:
+def retry_job(session: Session, deps: Deps, job: Job, actor: User, who: Principal) -> Job:
     """Queue a failed job again with the inputs saved when it was created.
 
+    :raise 403/404/410: ``who`` may not edit the site (retrying makes a version).
     :raise 409: the job has not failed.
     """
+    get_site(session, who, job.site_id, Action.EDIT)
     if job.status != "failed":
         raise Conflict("Only a failed generation can be retried.")
     job.status, job.step, job.error = "queued", "queued", None
@@ -333,18 +335,31 @@ def retry_job(session: Session, deps: Deps, job: Job, actor: User) -> Job:
 
 
 def publish_version(
-    session: Session, site: Site, number: int, actor: User, audience: str | None = None
+    session: Session,
+    site: Site,
+    number: int,
+    actor: User,
+    audience: str | None = None,
+    who: Principal | None = None,
 ) -> Site:
     """Make version ``number`` the published one, optionally setting the audience.
 
     An unpublished site stays offline (only its owner republishes it); the chosen version is
-    the one served once it is back.
+    the one served once it is back. Changing the audience is sharing: it needs the SHARE
+    right (``who``; the owner), not just PUBLISH, which editors have too.
 
     :raise 404: no such version.
     :raise 400: unknown audience.
+    :raise 403: ``who`` may publish but not change who can open the site.
     :raise 409: an audience beyond the owner while the site waits for review.
     """
     get_version(session, site, number)
+    if audience is not None and audience != site.audience:
+        if who is None or not can(who, Action.SHARE, site):
+            raise Forbidden(
+                "Only the owner changes who can open the site; publish without "
+                "changing the audience, or ask the owner."
+            )
     if audience is not None and audience not in AUDIENCES:
         raise BadInput(
             f"audience must be one of {', '.join(AUDIENCES)}; "

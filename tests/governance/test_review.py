@@ -101,9 +101,11 @@ def test_confirming_review_categories_gates_sharing_until_a_reviewer_approves(
     again = owner.patch(path, {"categories": ["customer", "finance", "legal"]})
     assert again.get_json()["review"]["state"] == "pending"
     assert member.get(f"/s/{site['slug']}/").status_code == 404
-    # Without categories that need review, the site needs no review at all.
+    # Dropping the categories does not release a site a reviewer is looking at: only an
+    # approval does.
     none = owner.patch(path, {"categories": []})
-    assert none.get_json()["review"]["state"] == "not_required"
+    assert none.get_json()["review"]["state"] == "pending"
+    assert member.get(f"/s/{site['slug']}/").status_code == 404
 
 
 def test_nobody_reviews_their_own_site_and_sites_without_review_categories(

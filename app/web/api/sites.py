@@ -56,8 +56,9 @@ def site_json(site: Site) -> dict[str, Any]:
     }
     if can(who, Action.VIEW_DRAFTS, site):
         until = restorable_until(site, current_app.config)
+        if can(who, Action.SHARE, site) or who.is_admin:
+            body["sharing"] = sharing_json(site)  # grantees' e-mails: for who manages sharing
         body.update(
-            sharing=sharing_json(site),
             unpublished_at=site.unpublished_at.isoformat() + "Z" if site.unpublished_at else None,
             deleted_at=site.deleted_at.isoformat() + "Z" if site.deleted_at else None,
             restorable_until=until.isoformat() + "Z" if until else None,
@@ -202,7 +203,7 @@ def site_jobs(site_id: int) -> Response:
 def retry_job(job_id: str) -> tuple[Response, int]:
     """Queue a failed job again with its saved inputs."""
     row = site_service.get_job(get_session(), current_principal(), job_id)
-    site_service.retry_job(get_session(), get_deps(), row, require_user())
+    site_service.retry_job(get_session(), get_deps(), row, require_user(), current_principal())
     return jsonify(job_state(row)), 202
 
 
@@ -217,5 +218,7 @@ def publish(site_id: int) -> Response:
     audience = body.get("audience")
     if audience is not None and not isinstance(audience, str):
         raise BadInput("'audience' must be 'owner' or 'workspace'.")
-    site_service.publish_version(get_session(), site, number, require_user(), audience=audience)
+    site_service.publish_version(
+        get_session(), site, number, require_user(), audience=audience, who=current_principal()
+    )
     return jsonify(site_json(site))

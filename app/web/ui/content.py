@@ -13,7 +13,7 @@ import app.services.annotations as annotation_service
 from app.access import Action, can
 from app.auth import current_principal, login_required, require_user
 from app.db import get_session
-from app.errors import BadInput, InvalidContent, SitewrightError
+from app.errors import BadInput, Conflict, InvalidContent, SitewrightError
 from app.ingest import ACCEPTED_EXTENSIONS
 from app.models import Annotation, Job, Site
 from app.services import history
@@ -164,11 +164,7 @@ def edit(site_id: int) -> Any:
     template = _template(site)
     latest = get_version(db, site, site.latest_version)
     if base != latest.number:
-        old = get_version(db, site, base)
-        fields, lost = keep_edits(template, old.content, latest.content, submitted)
-        changes = history.content_changes(template, old.content, latest.content)
-        conflict = {"base": base, "sections": history.sections(template, changes), "lost": lost}
-        return _render_edit(site, latest.number, fields, 409, conflict=conflict)
+        return _edit_conflict(site, template, base, latest, submitted)
     ops = form_operations(template, latest.content, submitted)
     if not ops:
         flash("Nothing changed: no field differs from the latest version.", "info")
@@ -179,8 +175,24 @@ def edit(site_id: int) -> Any:
         db.rollback()
         fields, _ = keep_edits(template, latest.content, latest.content, submitted)
         return _render_edit(site, latest.number, fields, exc.status, error=exc)
+    except Conflict:  # someone saved a version between our check and the lock
+        db.rollback()
+        db.refresh(site)
+        newest = get_version(db, site, site.latest_version)
+        return _edit_conflict(site, template, base, newest, submitted)
     flash(f"Saved as version {version.number}, a draft: publish it when it is ready.", "success")
     return redirect(_diff_url(site.id, version.parent_number, version.number), 303)
+
+
+def _edit_conflict(
+    site: Site, template: Any, base: int, latest: Any, submitted: dict[str, str]
+) -> tuple[str, int]:
+    """Show what changed since ``base`` and keep the person's text (HTTP 409)."""
+    old = get_version(get_session(), site, base)
+    fields, lost = keep_edits(template, old.content, latest.content, submitted)
+    changes = history.content_changes(template, old.content, latest.content)
+    conflict = {"base": base, "sections": history.sections(template, changes), "lost": lost}
+    return _render_edit(site, latest.number, fields, 409, conflict=conflict)
 
 
 def _diff_url(site_id: int, start: int | None, end: int) -> str:
@@ -246,10 +258,20 @@ def restore(site_id: int) -> Response:
 def annotate(site_id: int) -> str:
     """Show a version in a frame beside its comments; click an element to comment on it."""
     who = current_principal()
+    site = visible_site(get_session(), who, site_id)
+    return _render_annotate(site, request.args.get("version", type=int))[0]
+
+
+def _render_annotate(
+    site: Site,
+    requested: int | None,
+    status: int = 200,
+    instruction: str = "",
+    selected: Sequence[str] = (),
+) -> tuple[str, int]:
+    who = current_principal()
     db = get_session()
-    site = visible_site(db, who, site_id)
     drafts = can(who, Action.VIEW_DRAFTS, site)
-    requested = request.args.get("version", type=int)
     number = annotation_service.version_for(site, who, requested)
     version = get_version(db, site, number)
     html = get_deps().pages.read(site.id, number).decode("utf-8")
@@ -269,7 +291,9 @@ def annotate(site_id: int) -> str:
         can_comment=can(who, Action.COMMENT, site),
         can_edit=can(who, Action.EDIT, site),
         offline=get_deps().provider.name == "offline",
-    )
+        instruction=instruction,
+        selected={str(x) for x in selected},
+    ), status
 
 
 @bp.get("/sites/<int:site_id>/annotations.json")
@@ -341,7 +365,7 @@ def resolve_annotation(site_id: int, annotation_id: int) -> Response:
 
 @bp.post("/sites/<int:site_id>/annotations/apply")
 @login_required
-def apply_annotations(site_id: int) -> Response:
+def apply_annotations(site_id: int) -> Response | tuple[str, int]:
     """Apply the chosen comments in one revision and show its progress."""
     user = require_user()
     site = get_site(get_session(), current_principal(), site_id, Action.EDIT)
@@ -351,9 +375,11 @@ def apply_annotations(site_id: int) -> Response:
             get_session(), get_deps(), site, user, request.form.get("instruction", ""), (), ids
         )
     except SitewrightError as exc:
+        # Keep what the person typed and ticked; say what went wrong.
         get_session().rollback()
         flash(exc.message, "error")
         version = request.form.get("version", type=int)
-        return redirect(url_for("ui.annotate", site_id=site.id, version=version), 303)
+        instruction = request.form.get("instruction", "")
+        return _render_annotate(site, version, exc.status, instruction, ids)
     get_deps().runner.submit(job.id)
     return redirect(url_for("ui.job_progress", site_id=site.id, job_id=job.id), 303)

@@ -21,7 +21,7 @@ from app.access import Action, Principal, Role, can, role_of
 from app.auth import current_principal, login_required, require_user
 from app.auth.sessions import create_api_token
 from app.db import get_session
-from app.errors import BadInput, Conflict, NotFound, SitewrightError
+from app.errors import BadInput, Conflict, Forbidden, NotFound, SitewrightError
 from app.ingest import ACCEPTED_EXTENSIONS
 from app.models import ApiToken, Job, Site, SiteVersion, utcnow
 from app.services import sharing
@@ -204,8 +204,9 @@ def publish(site_id: int) -> Response:
             number,
             require_user(),
             audience=request.form.get("audience") or None,
+            who=current_principal(),
         )
-    except (Conflict, BadInput) as exc:  # the review gate, an unknown audience
+    except (Conflict, BadInput, Forbidden) as exc:  # review gate, unknown audience, not owner
         get_session().rollback()
         flash(exc.message, "error")
         return redirect(url_for("ui.site_detail", site_id=site.id), 303)
@@ -264,7 +265,7 @@ def job_status(site_id: int, job_id: str) -> Response:
 def retry(site_id: int, job_id: str) -> Response:
     """Run a failed generation again with its saved prompt and files."""
     job = _job(site_id, job_id)
-    site_service.retry_job(get_session(), get_deps(), job, require_user())
+    site_service.retry_job(get_session(), get_deps(), job, require_user(), current_principal())
     return redirect(url_for("ui.job_progress", site_id=site_id, job_id=job_id), 303)
 
 
