@@ -80,6 +80,32 @@ def token_create(email: str, user_name: str, groups: tuple[str, ...], token_name
     click.echo(token)
 
 
+audit_group = click.Group("audit", help="The audit log.")
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exit 1 and name the first broken event if it fails."""
+    from app.db import get_db
+    from app.services.audit_log import verify
+
+    session = get_db().session()
+    try:
+        report = verify(session)
+    finally:
+        session.close()
+    if report.ok:
+        click.echo(f"Audit log intact: {report.events} events verified.")
+        return
+    click.echo(
+        f"Audit log broken: event {report.first_broken} was edited, deleted or "
+        f"re-ordered (checked {report.events} events).",
+        err=True,
+    )
+    raise SystemExit(1)
+
+
 @click.command("demo")
 @with_appcontext
 def demo() -> None:
@@ -172,13 +198,13 @@ cli = SitewrightGroup(
     load_dotenv=False,
     help="Sitewright: prompt plus files become a governed internal site.",
 )
-for item in (db_group, token_group, demo, run):
+for item in (db_group, token_group, audit_group, demo, run):
     cli.add_command(item)
 
 
 def init_app(app: Flask) -> None:
     """Let ``flask --app app`` find the same commands."""
-    for item in (db_group, token_group, demo):
+    for item in (db_group, token_group, audit_group, demo):
         app.cli.add_command(item)
 
 
