@@ -51,6 +51,7 @@ class Principal:
     email: str = ""
     is_admin: bool = False
     is_reviewer: bool = False
+    sees_all_sites: bool = False  # an admin, while the workspace lets admins open every site
     is_active: bool = True
     groups: frozenset[str] = frozenset()
 
@@ -145,12 +146,12 @@ def allowed_actions(who: Principal, site: Site, today: dt.date | None = None) ->
     if who.is_reviewer and state in _REVIEWABLE and role is not Role.OWNER:
         # Reviewers read what they review; nobody reviews their own site.
         allowed |= {Action.VIEW_DRAFTS, Action.REVIEW}
-    if who.is_admin:
+    if who.is_admin and who.sees_all_sites:
         allowed |= {Action.VIEW_DRAFTS, Action.EXPORT}
         if state is not State.DELETED:
             allowed |= {Action.VIEW, Action.COMMENT}
-        if state is State.DELETED:
-            allowed.add(Action.RESTORE)
+    if who.is_admin and state is State.DELETED:
+        allowed.add(Action.RESTORE)
     return allowed
 
 

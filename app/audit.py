@@ -116,6 +116,42 @@ class TokenRevoked(Event, action="token.revoked"):
     """A personal API token was revoked."""
 
 
+class SettingsChanged(Event, action="workspace.settings_changed"):
+    """An admin changed workspace settings (before/after of each changed value)."""
+
+
+class SiteDisabled(Event, action="site.disabled"):
+    """An admin (or the sweep, for idle sites) disabled a site, with a reason."""
+
+
+class SiteEnabled(Event, action="site.enabled"):
+    """An admin enabled a disabled site again."""
+
+
+class SiteTransferred(Event, action="site.transferred"):
+    """An admin gave a site to a new owner."""
+
+
+class UserDeactivated(Event, action="user.deactivated"):
+    """A member was deactivated: by an admin, or absent from the identity provider's group."""
+
+
+class UserReactivated(Event, action="user.reactivated"):
+    """An admin reactivated a member."""
+
+
+class SiteExpired(Event, action="site.expired"):
+    """The sweep found the site past its expiry date (viewers get a "gone" page)."""
+
+
+class IdleWarned(Event, action="site.idle_warned"):
+    """The sweep told the owner that an idle site will be disabled."""
+
+
+class SitePurged(Event, action="site.purged"):
+    """The sweep removed a deleted site for good after the retention period."""
+
+
 def _digest(prev_hash: str, row: dict[str, Any]) -> str:
     payload = json.dumps(row, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256((prev_hash + payload).encode()).hexdigest()

@@ -47,5 +47,15 @@ class InvalidContent(SitewrightError):
     status, code = 422, "invalid_content"
 
 
+class OverBudget(SitewrightError):
+    status, code = 429, "over_budget"
+
+
 class Unavailable(SitewrightError):
     status, code = 503, "unavailable"
+
+
+class SwitchedOff(Unavailable):
+    """An admin switched the feature off for the workspace."""
+
+    code = "switched_off"

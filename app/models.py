@@ -53,6 +53,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Owner departure: set when an admin deactivates the user, or the identity provider no
+    # longer vouches for them; their sites wait in the admin's departures list.
+    deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    deactivation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 
@@ -105,6 +109,15 @@ class Site(Base):
     """A generated internal web app with an owner, an expiry and a life cycle."""
 
     __tablename__ = "sites"
+    __table_args__ = (
+        # The admin inventory sorts by these; each index keeps one sorted page cheap.
+        Index("ix_sites_name", "name"),
+        Index("ix_sites_department", "department"),
+        Index("ix_sites_created_at", "created_at"),
+        Index("ix_sites_last_viewed_at", "last_viewed_at"),
+        Index("ix_sites_view_count", "view_count"),
+        Index("ix_sites_tokens_spent", "tokens_spent"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -136,6 +149,16 @@ class Site(Base):
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
     deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    disabled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Counters kept on the row so the admin inventory sorts and filters without aggregating.
+    view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_viewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    tokens_spent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What the sweep did, so running it again does nothing new.
+    expired_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    idle_warned_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    transferred_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    transferred_from_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     owner: Mapped[User] = relationship(lazy="joined", foreign_keys=[owner_id])
     versions: Mapped[list[SiteVersion]] = relationship(
@@ -283,6 +306,36 @@ class UsageRecord(Base):
     tokens_in: Mapped[int] = mapped_column(Integer, default=0)
     tokens_out: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    # The site's department when the tokens were spent, for usage by department.
+    department: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+
+class WorkspaceSettingsRow(Base):
+    """The workspace settings admins change; one row, a JSON object of the changed values.
+
+    Values not stored here come from the environment (see app/services/workspace.py).
+    """
+
+    __tablename__ = "workspace_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    values: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class Notice(Base):
+    """Something a member is told on "My sites": a transfer, an idle warning, a disabled site."""
+
+    __tablename__ = "notices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    site_id: Mapped[int | None] = mapped_column(ForeignKey("sites.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(30))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
 class AuditEvent(Base):

@@ -19,7 +19,9 @@ ROLES = {
     "viewer_group": Principal(id=GROUPIE, email="g@example.com", groups=frozenset({"sales"})),
     "workspace_member": Principal(id=MEMBER, email="member@example.com"),
     "reviewer": Principal(id=REVIEWER, email="rev@example.com", is_reviewer=True),
-    "admin": Principal(id=ADMIN, email="admin@example.com", is_admin=True, is_reviewer=True),
+    "admin": Principal(
+        id=ADMIN, email="admin@example.com", is_admin=True, is_reviewer=True, sees_all_sites=True
+    ),
     "signed_out": Principal(id=None),
     "deactivated_owner": Principal(id=OWNER, email="owner@example.com", is_active=False),
 }

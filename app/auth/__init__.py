@@ -16,6 +16,7 @@ from app.auth.sessions import user_for_api_token, user_for_session
 from app.db import get_session
 from app.errors import NotSignedIn
 from app.models import User
+from app.services import workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
@@ -39,11 +40,18 @@ def load_user() -> None:
     elif "sid" in session:
         g.user = user_for_session(get_session(), session.get("sid"))
         g.auth_method = "session" if g.user else None
+    # Signed in: the workspace settings say who reviews and whether admins see every site.
+    settings = workspace_settings() if g.user is not None else current_app.config
     if "db_session" in g:
         # End the look-up's transaction: on a POST it holds SQLite's write lock, which the view
         # should take only when it writes (after reading uploads, for instance).
         g.db_session.commit()
-    g.principal = principal_for(g.user, current_app.config)
+    g.principal = principal_for(g.user, settings)
+
+
+def workspace_settings() -> dict[str, Any]:
+    """Return the configuration with the workspace settings admins chose laid over it."""
+    return workspace.settings_for(get_session(), current_app.config)
 
 
 def current_user() -> User | None:

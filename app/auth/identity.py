@@ -55,10 +55,12 @@ def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
     """Describe a user for the access policy."""
     if user is None:
         return Principal(id=None)
+    admin = is_admin(user, settings)
     return Principal(
         id=user.id,
         email=user.email,
-        is_admin=is_admin(user, settings),
+        is_admin=admin,
+        sees_all_sites=admin and bool(settings.get("ADMINS_SEE_ALL_SITES", True)),
         is_reviewer=is_reviewer(user, settings),
         is_active=user.is_active,
         groups=frozenset(user.group_names),

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.errors import BadInput, Conflict, Gone
 from app.models import Site, SiteVersion, User, utcnow
-from app.services import Deps, review
+from app.services import Deps, review, workspace
 from app.services.categories import check_categories
 from app.services.pages import render_version
 from app.services.sites import check_expiry
@@ -75,12 +75,13 @@ def update_details(
 
     :raise 400: a bad name, department, note, category or expiry date (past or beyond the max).
     """
-    values = _checked(site, change, deps.settings)
+    settings = workspace.settings_for(session, deps.settings)
+    values = _checked(site, change, settings)
     before: dict[str, Any] = {key: _json(getattr(site, key)) for key in values}
     after: dict[str, Any] = {key: _json(value) for key, value in values.items()}
     if change.categories is not None:
         confirmed = values.get("categories", list(site.categories))
-        state = review.state_after_confirmation(site, confirmed, deps.settings)
+        state = review.state_after_confirmation(site, confirmed, settings)
         if state != site.review_state:
             before["review_state"], after["review_state"] = site.review_state, state
             site.review_state = state

@@ -18,7 +18,7 @@ from app.access import Action, Principal, Role, State, can, role_of, sees_gone_p
 from app.errors import BadInput, Conflict, Forbidden, Gone, NotFound, TooLarge
 from app.ingest import IngestedFile, IngestError, ingest, safe_filename
 from app.models import Grant, Job, Site, SiteVersion, Source, User
-from app.services import Deps, review, sharing
+from app.services import Deps, review, sharing, workspace
 from app.services.categories import CATEGORIES as CATEGORIES  # the new-site form lists them
 from app.services.categories import check_categories, suggest_categories
 
@@ -138,9 +138,10 @@ def create_site(
         raise BadInput("Describe what the site should show, or upload at least one file.")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadInput(f"The prompt is too long; keep it under {MAX_PROMPT_CHARS} characters.")
+    settings = workspace.settings_for(session, deps.settings)
     declared = check_categories(request.categories)
-    expires_on = request.expires_on or default_expiry(deps.settings)
-    check_expiry(expires_on, deps.settings)
+    expires_on = request.expires_on or default_expiry(settings)
+    check_expiry(expires_on, settings)
     files = read_uploads(deps, uploads)
     suggestions = suggest_categories(files)
 
@@ -154,10 +155,10 @@ def create_site(
         expires_on=expires_on,
         data_source_note=(request.data_source_note.strip() or suggest_source_note(files)),
         categories=declared,
-        audience="owner",
+        audience=settings["DEFAULT_AUDIENCE"],
         status="draft",
         review_state=review.initial_review_state(
-            declared, [s.category for s in suggestions], deps.settings
+            declared, [s.category for s in suggestions], settings
         ),
     )
     session.add(site)

@@ -6,12 +6,12 @@ from functools import cache
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, current_app, redirect, render_template, send_file, url_for
+from flask import Blueprint, redirect, render_template, send_file, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
 from app.access import Action, Principal, State, can, sees_gone_page, state_of
-from app.auth import current_principal
+from app.auth import current_principal, workspace_settings
 from app.db import get_session
 from app.errors import NotFound, NotSignedIn
 from app.models import Site, User
@@ -79,7 +79,7 @@ def _owner_banners(site: Site, who: Principal) -> list[str]:
     if state is State.DISABLED:
         reason = f": {site.disabled_reason}" if site.disabled_reason else ""
         parts.append(_banner("dev", f"Disabled by an admin{reason}."))
-    notice = expiry_notice(site, current_app.config)
+    notice = expiry_notice(site, workspace_settings())
     if notice is not None and can(who, Action.MANAGE, site):
         if notice.expired:
             text = (
@@ -101,7 +101,7 @@ def _banners(site: Site, number: int) -> str:
     """Banners for this request, escaped here; never from content. Pages are pre-rendered."""
     who = current_principal()
     parts = []
-    if current_app.config["DEV_LOGIN"]:
+    if workspace_settings()["DEV_LOGIN"]:
         parts.append(
             _banner(
                 "dev",
@@ -167,7 +167,7 @@ def _gone(site: Site, who: Principal) -> Response:
         state=state.value,
         is_owner=who.id == site.owner_id,
         can_manage=can(who, Action.VIEW_DRAFTS, site),
-        restorable_until=restorable_until(site, current_app.config),
+        restorable_until=restorable_until(site, workspace_settings()),
     )
     return Response(html, status=410, mimetype="text/html")
 

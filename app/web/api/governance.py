@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify
+from flask import jsonify
 from werkzeug.wrappers import Response
 
 from app.access import Action, can
-from app.auth import current_principal, require_user
+from app.auth import current_principal, require_user, workspace_settings
 from app.db import get_session
 from app.errors import BadInput, Conflict, Forbidden
 from app.models import Site
@@ -89,7 +89,7 @@ def preview_sharing(site_id: int) -> Response:
     """Say who would gain or lose access, without changing anything."""
     site = _site(site_id, Action.SHARE)
     audience, grants = _sharing_request()
-    change = sharing.preview(get_session(), site, audience, grants, current_app.config)
+    change = sharing.preview(get_session(), site, audience, grants, workspace_settings())
     return jsonify(sharing.preview_json(change))
 
 
@@ -99,7 +99,7 @@ def set_sharing(site_id: int) -> Response:
     site = _site(site_id, Action.SHARE)
     audience, grants = _sharing_request()
     change = sharing.set_sharing(
-        get_session(), site, require_user(), audience, grants, current_app.config
+        get_session(), site, require_user(), audience, grants, workspace_settings()
     )
     return jsonify(sharing=sharing.sharing_json(site), **sharing.preview_json(change))
 
@@ -128,7 +128,7 @@ def mark_official(site_id: int) -> Response:
         raise BadInput("'until' must be a date like 2027-03-31.")
     day = site_service.parse_date(until, "until")
     assert day is not None  # a non-empty string parses or raises
-    review.mark_official(get_session(), site, require_user(), number, day, current_app.config)
+    review.mark_official(get_session(), site, require_user(), number, day, workspace_settings())
     return jsonify(site_json(site))
 
 
@@ -161,7 +161,7 @@ def republish(site_id: int) -> Response:
 def delete_site(site_id: int) -> Response:
     """Delete the site softly; it can be restored during the retention period (owner)."""
     site = _site(site_id, Action.MANAGE)
-    lifecycle.delete_site(get_session(), site, require_user(), current_app.config)
+    lifecycle.delete_site(get_session(), site, require_user(), workspace_settings())
     return jsonify(site_json(site))
 
 
@@ -174,7 +174,7 @@ def undelete_site(site_id: int) -> Response:
         raise Conflict(f"{site.name} is not deleted.")
     if not can(who, Action.RESTORE, site):
         raise Forbidden(f"Only the owner or an admin can restore {site.name}.")
-    lifecycle.undelete_site(get_session(), site, require_user(), current_app.config)
+    lifecycle.undelete_site(get_session(), site, require_user(), workspace_settings())
     return jsonify(site_json(site))
 
 

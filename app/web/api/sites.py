@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, jsonify, request, url_for
+from flask import jsonify, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.access import Action, can, state_of
-from app.auth import current_principal, require_user
+from app.auth import current_principal, require_user, workspace_settings
 from app.db import get_session
 from app.errors import BadInput, Forbidden
 from app.models import Job, Site, SiteVersion
@@ -55,7 +55,7 @@ def site_json(site: Site) -> dict[str, Any]:
         "updated_at": site.updated_at.isoformat() + "Z",
     }
     if can(who, Action.VIEW_DRAFTS, site):
-        until = restorable_until(site, current_app.config)
+        until = restorable_until(site, workspace_settings())
         if can(who, Action.SHARE, site) or who.is_admin:
             body["sharing"] = sharing_json(site)  # grantees' e-mails: for who manages sharing
         body.update(

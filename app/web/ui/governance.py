@@ -7,12 +7,12 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app.access import Action, allowed_actions, state_of
-from app.auth import current_principal, login_required, require_user
+from app.auth import current_principal, login_required, require_user, workspace_settings
 from app.db import get_session
 from app.errors import BadInput, Conflict, Forbidden, NotFound, SitewrightError
 from app.models import Site, User, utcnow
@@ -49,7 +49,7 @@ def _user_name(user_id: int | None) -> str:
 
 def governance_context(site: Site) -> dict[str, Any]:
     """Return what the governance panel of the site page shows."""
-    settings = current_app.config
+    settings = workspace_settings()
     today = dt.date.today()
     return {
         "allowed": {a.value for a in allowed_actions(current_principal(), site)},
@@ -140,8 +140,8 @@ def republish_site(site_id: int) -> Response:
 def delete_site(site_id: int) -> Response:
     """Delete the site softly, restorable during the retention period."""
     site = _site(site_id, Action.MANAGE)
-    lifecycle.delete_site(get_session(), site, require_user(), current_app.config)
-    until = lifecycle.restorable_until(site, current_app.config)
+    lifecycle.delete_site(get_session(), site, require_user(), workspace_settings())
+    until = lifecycle.restorable_until(site, workspace_settings())
     flash(
         f"{site.name} is deleted. You can restore it from My sites"
         + (f" until {until.strftime('%Y-%m-%d')}." if until else "."),
@@ -155,7 +155,7 @@ def delete_site(site_id: int) -> Response:
 def undelete_site(site_id: int) -> Response:
     """Restore a deleted site."""
     site = _site(site_id, Action.RESTORE)
-    lifecycle.undelete_site(get_session(), site, require_user(), current_app.config)
+    lifecycle.undelete_site(get_session(), site, require_user(), workspace_settings())
     flash(f"{site.name} is restored.", "success")
     return _back(site)
 
@@ -188,7 +188,9 @@ def mark_official(site_id: int) -> Response:
         until = site_service.parse_date(request.form.get("until"), "until")
         if until is None:
             raise BadInput("Choose the date until which the version is official.")
-        review.mark_official(get_session(), site, require_user(), number, until, current_app.config)
+        review.mark_official(
+            get_session(), site, require_user(), number, until, workspace_settings()
+        )
         return f"Version {number} is official until {until.isoformat()}."
 
     return _act(site, work)
@@ -272,11 +274,11 @@ def share_site(site_id: int) -> Response | tuple[str, int]:
             audience, grants = _proposal(form)
             if step == "confirm":
                 change = sharing.set_sharing(
-                    get_session(), site, require_user(), audience, grants, current_app.config
+                    get_session(), site, require_user(), audience, grants, workspace_settings()
                 )
                 flash(_saved_message(change), "success")
                 return _back(site)
-            change = sharing.preview(get_session(), site, audience, grants, current_app.config)
+            change = sharing.preview(get_session(), site, audience, grants, workspace_settings())
             if change.widens:
                 review.check_can_widen(site)
         except (BadInput, Conflict, Forbidden) as exc:
@@ -305,7 +307,7 @@ def _saved_message(change: sharing.SharingPreview) -> str:
 
 def index_context(user: User) -> dict[str, Any]:
     """Return the governance parts of "My sites": expiry warnings, deleted sites, queue size."""
-    settings = current_app.config
+    settings = workspace_settings()
     db = get_session()
     who = current_principal()
     mine = db.scalars(

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from app import audit
 from app.access import Action, Principal, Role, can, role_of
-from app.auth import current_principal, login_required, require_user
+from app.auth import current_principal, login_required, require_user, workspace_settings
 from app.auth.sessions import create_api_token
 from app.db import get_session
 from app.errors import BadInput, Conflict, Forbidden, NotFound, SitewrightError
@@ -83,7 +83,6 @@ def _granted_to(who: Principal, site: Site) -> bool:
 
 
 def _form_defaults() -> dict[str, Any]:
-    deps = get_deps()
     return {
         "template": request.args.get("template", ""),
         "prompt": "",
@@ -91,7 +90,7 @@ def _form_defaults() -> dict[str, Any]:
         "department": "",
         "data_source_note": "",
         "categories": [],
-        "expires_on": site_service.default_expiry(deps.settings).isoformat(),
+        "expires_on": site_service.default_expiry(workspace_settings()).isoformat(),
     }
 
 
@@ -110,7 +109,7 @@ def _render_new(form: dict[str, Any], error: SitewrightError | None = None) -> t
         max_files=deps.settings["MAX_FILES"],
         max_upload_mb=deps.settings["MAX_UPLOAD_MB"],
         min_date=(today + dt.timedelta(days=1)).isoformat(),
-        max_date=(today + dt.timedelta(days=deps.settings["MAX_EXPIRY_DAYS"])).isoformat(),
+        max_date=(today + dt.timedelta(days=workspace_settings()["MAX_EXPIRY_DAYS"])).isoformat(),
     ), 400 if error else 200
 
 
