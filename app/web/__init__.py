@@ -37,11 +37,12 @@ def _security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the security headers."""
-    from app.web import api, errors, health, serve, ui
+    from app.web import admin, api, errors, health, serve, ui
 
     app.before_request(_request_id)
     app.after_request(_security_headers)
-    for blueprint in (ui.bp, serve.bp, api.bp, health.bp):
+    for blueprint in (ui.bp, admin.bp, serve.bp, api.bp, health.bp):
         app.register_blueprint(blueprint)
     errors.init_app(app)
     ui.init_app(app)
+    admin.init_app(app)
