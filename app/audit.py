@@ -12,12 +12,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from app.models import AuditEvent, Site, User, utcnow
+from app.models import AuditEvent, AuditHead, Site, User, utcnow
 
 GENESIS = "0" * 64
+HEAD_ID = 1
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,13 @@ def track_event(
     )
     row.hash = _digest(prev_hash, _row(row))
     session.add(row)
+    session.flush()
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None:
+        count = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+        session.add(AuditHead(id=HEAD_ID, last_id=row.id, last_hash=row.hash, events=count))
+    else:
+        head.last_id, head.last_hash, head.events = row.id, row.hash, head.events + 1
     return row
 
 

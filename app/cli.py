@@ -1,8 +1,10 @@
-"""The ``sitewright`` command: run, db upgrade, token create, demo."""
+"""The ``sitewright`` command: run, db upgrade, token create, audit verify, demo, sweep."""
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
+import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -96,13 +98,9 @@ def audit_verify() -> None:
     finally:
         session.close()
     if report.ok:
-        click.echo(f"Audit log intact: {report.events} events verified.")
+        click.echo(report.message())
         return
-    click.echo(
-        f"Audit log broken: event {report.first_broken} was edited, deleted or "
-        f"re-ordered (checked {report.events} events).",
-        err=True,
-    )
+    click.echo(report.message(), err=True)
     raise SystemExit(1)
 
 
@@ -115,6 +113,39 @@ def demo() -> None:
 
     for line in load_demo(get_deps()):
         click.echo(line)
+
+
+def _utc_time(_ctx: click.Context, _param: click.Parameter, raw: str | None) -> dt.datetime | None:
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter("a UTC time like 2026-12-01T00:00") from None
+    return value.astimezone(dt.UTC).replace(tzinfo=None) if value.tzinfo else value
+
+
+@click.command("sweep")
+@click.option(
+    "--now",
+    callback=_utc_time,
+    metavar="TIME",
+    help="Act as if it were this UTC time, like 2026-12-01T00:00 (for testing the rules).",
+)
+@with_appcontext
+def sweep(now: dt.datetime | None) -> None:
+    """Expire, warn idle, disable idle and purge deleted sites; print what was done.
+
+    Idempotent: run it from cron as often as you like. Exits 1 if a site could not be handled.
+    """
+    from app.services.sweep import sweep as run_sweep
+    from app.services.wiring import get_deps
+
+    report = run_sweep(get_deps(), now)
+    for line in report.lines():
+        click.echo(line)
+    if report.failed:
+        raise SystemExit(1)
 
 
 @click.command("run")
@@ -168,12 +199,29 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         from app import create_app
+        from app.services.sweep_timer import start_timer
         from app.services.wiring import get_deps, start_jobs
 
+        _log_to_stderr()
         app = create_app()
         with app.app_context():
-            start_jobs(get_deps())
+            deps = get_deps()
+            start_jobs(deps)
+        # The one worker process is the embedded default's cron as well.
+        app.extensions["sitewright.sweep_timer"] = start_timer(deps)
         return app
+
+
+def _log_to_stderr() -> None:
+    """Show Sitewright's own INFO lines (the sweep's report, job failures) beside gunicorn's."""
+    logger = logging.getLogger("app")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(
+            logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
+        )
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
 
 
 def _create_app(*_args: Any, **_kwargs: Any) -> Flask:
@@ -198,13 +246,13 @@ cli = SitewrightGroup(
     load_dotenv=False,
     help="Sitewright: prompt plus files become a governed internal site.",
 )
-for item in (db_group, token_group, audit_group, demo, run):
+for item in (db_group, token_group, audit_group, demo, sweep, run):
     cli.add_command(item)
 
 
 def init_app(app: Flask) -> None:
     """Let ``flask --app app`` find the same commands."""
-    for item in (db_group, token_group, audit_group, demo):
+    for item in (db_group, token_group, audit_group, demo, sweep):
         app.cli.add_command(item)
 
 

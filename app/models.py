@@ -338,6 +338,18 @@ class Notice(Base):
     read_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
 
 
+class AuditHead(Base):
+    """The end of the audit chain, moved in the same transaction as each append, so deleting
+    the newest events (which no later event would point to) is found too."""
+
+    __tablename__ = "audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    last_id: Mapped[int] = mapped_column(Integer)
+    last_hash: Mapped[str] = mapped_column(String(64))
+    events: Mapped[int] = mapped_column(Integer)
+
+
 class AuditEvent(Base):
     """One state change; append-only, each row chained to the previous by hash."""
 

@@ -47,6 +47,8 @@ class Setting:
     secret: bool = False
 
 
+_WORKSPACE = " Initial value of the workspace setting; admins change it under Admin → Settings."
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
@@ -119,20 +121,48 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "REVIEWER_GROUP",
         "",
-        "Identity-provider group whose members review sites (admins always can).",
+        "Identity-provider group whose members review sites (admins too, while they can open "
+        "every site)." + _WORKSPACE,
     ),
     Setting(
         "REVIEW_CATEGORIES",
         ["customer", "finance", "legal", "security", "employee"],
         "Comma-separated data categories that need a reviewer's approval before a site "
-        "is shared beyond its owner.",
+        "is shared beyond its owner." + _WORKSPACE,
         _lower_list,
     ),
-    Setting("EXPIRY_WARNING_DAYS", 14, "Days before expiry when owners see a warning banner.", int),
-    Setting("RETENTION_DAYS", 30, "Days a deleted site can be restored before it is purged.", int),
-    Setting("DEFAULT_EXPIRY_DAYS", 90, "Expiry date prefilled for a new site, in days.", int),
-    Setting("MAX_EXPIRY_DAYS", 365, "Latest expiry a site may have, in days from today.", int),
+    Setting(
+        "EXPIRY_WARNING_DAYS",
+        14,
+        "Days before expiry when owners see a warning banner." + _WORKSPACE,
+        int,
+    ),
+    Setting(
+        "RETENTION_DAYS",
+        30,
+        "Days a deleted site can be restored before it is purged." + _WORKSPACE,
+        int,
+    ),
+    Setting(
+        "DEFAULT_EXPIRY_DAYS",
+        90,
+        "Expiry date prefilled for a new site, in days." + _WORKSPACE,
+        int,
+    ),
+    Setting(
+        "MAX_EXPIRY_DAYS",
+        365,
+        "Latest expiry a site may have, in days from today." + _WORKSPACE,
+        int,
+    ),
     Setting("JOB_WORKERS", 2, "Threads that run generation jobs in the web process.", int),
+    Setting(
+        "SWEEP_MINUTES",
+        10,
+        "Minutes between sweeps (expire, warn and disable idle, purge deleted) inside "
+        "`sitewright run`; 0 turns the timer off (run `sitewright sweep` from cron instead).",
+        int,
+    ),
     Setting("SESSION_HOURS", 12, "How long a sign-in lasts, in hours.", int),
     Setting(
         "SECURE_COOKIES", False, "`1` marks cookies Secure (set it when serving over HTTPS).", _bool

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -56,6 +57,15 @@ class BlobStore:
         """Say whether the blob is stored."""
         return self._path(sha256).exists()
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the blob stored under sha256; return whether there was one."""
+        path = self._path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
+
 
 class PageStore:
     """Rendered site pages, one file per site version."""
@@ -77,6 +87,15 @@ class PageStore:
     def exists(self, site_id: int, number: int) -> bool:
         """Say whether a version's page has been rendered."""
         return self._path(site_id, number).exists()
+
+    def delete_site(self, site_id: int) -> int:
+        """Remove every rendered page of a site; return how many pages there were."""
+        folder = self.root / str(int(site_id))
+        if not folder.is_dir():
+            return 0
+        pages = sum(1 for _ in folder.glob("*.html"))
+        shutil.rmtree(folder)
+        return pages
 
 
 def check_writable(root: Path) -> None:

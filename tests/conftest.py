@@ -128,7 +128,7 @@ def settings(tmp_path: Path, database_url: str) -> dict[str, Any]:
 def _serve(settings: dict[str, Any]) -> Iterator[Flask]:
     application = create_app(settings)
     yield application
-    application.extensions["sitewright.deps"].runner.shutdown()
+    application.extensions["sitewright.deps"].close()
     application.extensions["sitewright.db"].dispose()
 
 

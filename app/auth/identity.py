@@ -46,9 +46,12 @@ def is_admin(user: User, settings: Mapping[str, Any]) -> bool:
 
 
 def is_reviewer(user: User, settings: Mapping[str, Any]) -> bool:
-    """Say whether the user may review sites: admins, and members of the reviewer group."""
+    """Say whether the user may review sites: members of the reviewer group, and admins while
+    the workspace lets admins open every site (reviewers read the sites they review)."""
     group = settings["REVIEWER_GROUP"]
-    return is_admin(user, settings) or (bool(group) and group in user.group_names)
+    if bool(group) and group in user.group_names:
+        return True
+    return is_admin(user, settings) and bool(settings.get("ADMINS_SEE_ALL_SITES", True))
 
 
 def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:

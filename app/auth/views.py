@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from joserfc.errors import JoseError
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from app import audit
@@ -32,6 +33,8 @@ from app.auth.identity import (
 )
 from app.auth.sessions import end_session, start_session
 from app.db import get_db, get_session
+from app.models import User
+from app.services.admin_sites import deactivate
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -60,6 +63,19 @@ def _sign_in(
     session["sid"] = token
     session.permanent = True
     return redirect(safe_next(next_url))
+
+
+def _record_refusal(issuer: str, subject: str, email: str, exc: MembershipRefused) -> None:
+    """Audit a refused sign-in; a member the identity provider no longer vouches for (left
+    the required group, or the allowed domains) is deactivated, so admins see their sites."""
+    db = get_session()
+    audit.track_event(
+        db, audit.SignInRefused(data={"email": email, "reason": str(exc)}), actor=None
+    )
+    known = db.scalars(select(User).where(User.issuer == issuer, User.subject == subject)).first()
+    if known is not None and known.is_active:
+        deactivate(db, known, None, f"The identity provider no longer admits them: {exc}")
+    db.commit()
 
 
 def _use_write_session() -> None:
@@ -134,11 +150,7 @@ def callback() -> Response:
     try:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
-        db = get_session()
-        audit.track_event(
-            db, audit.SignInRefused(data={"email": email, "reason": str(exc)}), actor=None
-        )
-        db.commit()
+        _record_refusal(str(claims.get("iss") or ""), str(claims.get("sub") or ""), email, exc)
         return _refused(str(exc))
     return _sign_in(
         issuer=str(claims["iss"]),
@@ -164,6 +176,7 @@ def dev_login() -> Any:
     try:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
+        _record_refusal(DEV_ISSUER, email, email, exc)
         flash(str(exc), "error")
         return render_template(
             "auth/dev_login.html", next_url=request.form.get("next", "/"), email=email, name=name

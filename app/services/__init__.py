@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.db import Database
@@ -10,6 +10,7 @@ from app.ingest import IngestLimits
 from app.jobs import JobRunner
 from app.llm import Provider
 from app.render import SiteRenderer
+from app.services.views import ViewCounter
 from app.site_template import TemplateRegistry
 from app.storage import BlobStore, PageStore
 
@@ -26,6 +27,12 @@ class Deps:
     provider: Provider
     runner: JobRunner
     settings: dict[str, Any]
+    views: ViewCounter = field(default_factory=ViewCounter)
+
+    def close(self) -> None:
+        """Finish the running jobs and save the counted views (at exit)."""
+        self.runner.shutdown()
+        self.views.flush(self.db)
 
     @property
     def ingest_limits(self) -> IngestLimits:

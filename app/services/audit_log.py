@@ -11,9 +11,9 @@ from typing import Any
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.audit import verify_chain
+from app.audit import HEAD_ID, verify_chain
 from app.errors import BadInput
-from app.models import AuditEvent
+from app.models import AuditEvent, AuditHead
 
 MAX_PAGE = 500
 
@@ -108,24 +108,69 @@ def export_lines(session: Session, where: AuditFilter) -> Iterator[str]:
 
 @dataclass(frozen=True)
 class ChainReport:
-    """The result of checking the whole chain."""
+    """The result of checking the whole chain.
+
+    ``reason`` is "" when intact, "edited" when an event does not match its hash or does not
+    follow the one before it (edited, deleted from the middle, or re-ordered), and "missing"
+    when the newest events are gone: ``first_broken`` is then the last event the log's head
+    recorded.
+    """
 
     events: int
     first_broken: int | None
+    reason: str = ""
 
     @property
     def ok(self) -> bool:
         """Say whether every event is intact and in place."""
         return self.first_broken is None
 
+    def message(self) -> str:
+        """Say what was found, for people."""
+        if self.ok:
+            return f"Audit log intact: {self.events} events verified."
+        if self.reason == "missing":
+            return (
+                f"Audit log broken: the newest events are missing; the log ended at event "
+                f"{self.first_broken}, which is gone (checked {self.events} events)."
+            )
+        return (
+            f"Audit log broken: event {self.first_broken} was edited, or an event before it was "
+            f"deleted or re-ordered (checked {self.events} events)."
+        )
+
+
+class _Tail:
+    """Passes events through, remembering the last one and how many went by."""
+
+    def __init__(self, events: Iterator[AuditEvent]) -> None:
+        self.events, self.count, self.last_id, self.last_hash = events, 0, 0, ""
+
+    def __iter__(self) -> Iterator[AuditEvent]:
+        for event in self.events:
+            self.count += 1
+            self.last_id, self.last_hash = event.id, event.hash
+            yield event
+
 
 def verify(session: Session) -> ChainReport:
-    """Check every event against its hash and its predecessor's, oldest first."""
+    """Check every event against its hash and its predecessor's, oldest first, and that the
+    chain ends where its head says."""
     total = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
     query = select(AuditEvent).order_by(AuditEvent.id).execution_options(yield_per=1000)
     events = session.scalars(query)
+    tail = _Tail(iter(events))
     try:
-        broken = verify_chain(events)
+        broken = verify_chain(tail)
     finally:
         events.close()  # the check stops at the first break; release the server-side cursor
-    return ChainReport(events=total, first_broken=broken)
+    if broken is not None:
+        return ChainReport(events=total, first_broken=broken, reason="edited")
+    head = session.get(AuditHead, HEAD_ID)
+    if head is None:
+        if tail.count:  # events without a head: the head row itself was deleted
+            return ChainReport(events=total, first_broken=tail.last_id, reason="missing")
+        return ChainReport(events=total, first_broken=None)
+    if (head.last_id, head.last_hash, head.events) != (tail.last_id, tail.last_hash, tail.count):
+        return ChainReport(events=total, first_broken=head.last_id, reason="missing")
+    return ChainReport(events=total, first_broken=None)

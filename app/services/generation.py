@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from app import audit
 from app.ingest import IngestedFile, IngestError, ingest, render_digest
 from app.llm import Draft, DraftRequest, LLMError
-from app.models import Job, Site, Source, UsageRecord, User, utcnow
-from app.services import Deps
+from app.models import Job, Site, Source, User, utcnow
+from app.services import Deps, usage
 from app.services.content_versions import Provenance, add_version
 from app.site_template import SiteTemplate
 from app.validation import validate_content
@@ -82,24 +82,6 @@ def load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
     return Inputs(template, job.prompt, present, files)
 
 
-def record_usage(deps: Deps, job: Job, draft: Draft, kind: str) -> None:
-    """Record the tokens of one model call (none for the offline drafter)."""
-    if draft.offline:
-        return
-    with deps.db.transaction() as session:
-        session.add(
-            UsageRecord(
-                user_id=job.created_by_id,
-                site_id=job.site_id,
-                job_id=job.id,
-                kind=kind,
-                model=draft.model,
-                tokens_in=draft.tokens_in,
-                tokens_out=draft.tokens_out,
-            )
-        )
-
-
 def _problems(inputs: Inputs, draft: Draft) -> list[str]:
     if draft.content is None:
         return [f"the answer was not a JSON object: {draft.parse_error or 'unreadable'}"]
@@ -121,7 +103,7 @@ def draft_content(
     set_step(deps, job.id, "drafting")
     draft = deps.provider.draft(request)
     drafts.append(draft)
-    record_usage(deps, job, draft, usage_kind)
+    usage.record(deps, job, draft, usage_kind)
     set_step(deps, job.id, "checking")
     errors = _problems(inputs, draft)
     if errors:
@@ -129,7 +111,7 @@ def draft_content(
         set_step(deps, job.id, "repairing")
         draft = deps.provider.draft(replace(request, previous_output=draft.raw, errors=errors))
         drafts.append(draft)
-        record_usage(deps, job, draft, "repair")
+        usage.record(deps, job, draft, "repair")
         errors = _problems(inputs, draft)
     if errors or draft.content is None:
         shown = "; ".join(errors[:3])

@@ -89,6 +89,8 @@ def update_details(
         return site
     for key, value in values.items():
         setattr(site, key, value)
+    if "expires_on" in values:
+        site.expired_at = None  # a new date (never a past one): the sweep records its expiry anew
     if set(values) & set(FRAME_FIELDS):
         _render_current_pages(session, deps, site)
     audit.track_event(

@@ -28,7 +28,7 @@ from app.ingest import IngestedFile
 from app.llm import Draft, RevisionRequest
 from app.llm.offline import NEEDS_MODEL
 from app.models import Annotation, Job, Site, SiteVersion, Source, User
-from app.services import Deps
+from app.services import Deps, usage, workspace
 from app.services.annotations import open_annotations
 from app.services.categories import suggest_categories
 from app.services.content_answer import patch_problems
@@ -57,7 +57,6 @@ from app.services.generation import (
     draft_content,
     finish_job,
     load_inputs,
-    record_usage,
     set_step,
 )
 from app.services.sites import Upload, read_uploads
@@ -89,7 +88,9 @@ def request_revision(
 
     :raise 400: nothing asked, too long, unreadable file, comments not open, no model for it.
     :raise 409: the site has no version yet, or a version is being made right now.
+    :raise 429: ``actor`` spent their monthly token budget.
     """
+    usage.check_budget(session, actor, workspace.settings_for(session, deps.settings))
     instruction = (instruction or "").strip()
     if len(instruction) > MAX_INSTRUCTION_CHARS:
         raise BadInput(f"Keep the instruction under {MAX_INSTRUCTION_CHARS} characters.")
@@ -253,7 +254,7 @@ def draft_patch(
     )
     set_step(deps, job.id, "drafting")
     draft = deps.provider.revise(request)
-    record_usage(deps, job, draft, "revise")
+    usage.record(deps, job, draft, "revise")
     drafts = [draft]
     set_step(deps, job.id, "checking")
     ops, problems = patch_problems(template, base.content, draft, scope, inputs.columns)
@@ -270,7 +271,7 @@ def draft_patch(
                 "every section is shown now: change whichever the instruction needs"
             ]
         draft = deps.provider.revise(repair)
-        record_usage(deps, job, draft, "repair")
+        usage.record(deps, job, draft, "repair")
         drafts.append(draft)
         ops, problems = patch_problems(template, base.content, draft, scope, inputs.columns)
     if problems:

@@ -15,10 +15,11 @@ from sqlalchemy.orm import Session
 
 from app import audit
 from app.access import Action, Principal, Role, State, can, role_of, sees_gone_page, state_of
+from app.auth import identity
 from app.errors import BadInput, Conflict, Forbidden, Gone, NotFound, TooLarge
 from app.ingest import IngestedFile, IngestError, ingest, safe_filename
 from app.models import Grant, Job, Site, SiteVersion, Source, User
-from app.services import Deps, review, sharing, workspace
+from app.services import Deps, review, sharing, usage, workspace
 from app.services.categories import CATEGORIES as CATEGORIES  # the new-site form lists them
 from app.services.categories import check_categories, suggest_categories
 
@@ -123,7 +124,11 @@ def create_site(
     """Persist a new site, its files and a queued generation job; the caller submits the job.
 
     :raise BadInput: unknown template, missing name, bad date or category, unreadable file.
+    :raise 429: ``owner`` spent their monthly token budget.
     """
+    settings = workspace.settings_for(session, deps.settings)
+    workspace.check_may_create(settings, owner.group_names, identity.is_admin(owner, settings))
+    usage.check_budget(session, owner, settings)
     template = deps.registry.get(request.template)
     if template is None:
         raise BadInput(
@@ -138,7 +143,6 @@ def create_site(
         raise BadInput("Describe what the site should show, or upload at least one file.")
     if len(prompt) > MAX_PROMPT_CHARS:
         raise BadInput(f"The prompt is too long; keep it under {MAX_PROMPT_CHARS} characters.")
-    settings = workspace.settings_for(session, deps.settings)
     declared = check_categories(request.categories)
     expires_on = request.expires_on or default_expiry(settings)
     check_expiry(expires_on, settings)
@@ -272,7 +276,7 @@ def listed_sites(session: Session, who: Principal, limit: int = 500) -> list[Sit
     Deleted sites are left out. The query only narrows the candidates; the policy decides.
     """
     query = select(Site).where(Site.deleted_at.is_(None)).order_by(Site.updated_at.desc())
-    if not who.is_admin:
+    if not who.sees_all_sites:
         granted = select(Grant.site_id).where(
             or_(Grant.email == who.email.lower(), Grant.group_name.in_(sorted(who.groups)))
         )
@@ -321,8 +325,10 @@ def retry_job(session: Session, deps: Deps, job: Job, actor: User, who: Principa
 
     :raise 403/404/410: ``who`` may not edit the site (retrying makes a version).
     :raise 409: the job has not failed.
+    :raise 429: ``actor`` spent their monthly token budget.
     """
     get_site(session, who, job.site_id, Action.EDIT)
+    usage.check_budget(session, actor, workspace.settings_for(session, deps.settings))
     if job.status != "failed":
         raise Conflict("Only a failed generation can be retried.")
     job.status, job.step, job.error = "queued", "queued", None

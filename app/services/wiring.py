@@ -57,4 +57,4 @@ def init_app(app: Flask) -> None:
     """Attach the dependencies to the application."""
     deps = build_deps(app)
     app.extensions["sitewright.deps"] = deps
-    atexit.register(deps.runner.shutdown)
+    atexit.register(deps.close)

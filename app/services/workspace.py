@@ -10,14 +10,14 @@ same upper-case names (``MAX_EXPIRY_DAYS``, ``REVIEW_CATEGORIES``...), once per 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.errors import BadInput
+from app.errors import BadInput, Forbidden, SwitchedOff
 from app.models import User, WorkspaceSettingsRow, utcnow
 from app.services.categories import CATEGORIES
 
@@ -177,7 +177,7 @@ FIELDS: tuple[Field, ...] = (
         _boolean,
         "Admins can open every site",
         "Off: admins see sites in the inventory and can disable or transfer them, but open "
-        "only the sites shared with them.",
+        "and review only the sites shared with them (or as members of the reviewer group).",
         "Sites",
     ),
     Field(
@@ -194,7 +194,8 @@ FIELDS: tuple[Field, ...] = (
         "",
         _group,
         "Reviewer group",
-        "Identity-provider group whose members review sites (admins always can).",
+        "Identity-provider group whose members review sites (admins too, while they can "
+        "open every site).",
         "Review",
     ),
     Field(
@@ -342,6 +343,45 @@ def update(
     session.commit()
     forget(session)
     return load(session, env)
+
+
+def _ask(settings: Mapping[str, Any]) -> str:
+    admins = list(settings.get("ADMINS") or [])
+    if admins:
+        return "ask an admin (" + ", ".join(admins[:3]) + ")"
+    if settings.get("ADMIN_GROUP"):
+        return f"ask an admin (group {settings['ADMIN_GROUP']})"
+    return "ask an admin"
+
+
+def check_may_create(settings: Mapping[str, Any], groups: Iterable[str], is_admin: bool) -> None:
+    """Refuse creating a site while the feature is off, or to members outside the creator groups.
+
+    :raise 503: the feature is switched off (admins too: off means off).
+    :raise 403: the workspace lets only some groups create sites.
+    """
+    if not settings["FEATURE_ENABLED"]:
+        raise SwitchedOff(
+            "Sitewright is switched off for this workspace, so no new sites can be created. "
+            f"Existing sites are kept. To know when it is back, {_ask(settings)}."
+        )
+    creators = list(settings["CREATOR_GROUPS"])
+    if creators and not is_admin and not set(creators) & set(groups):
+        raise Forbidden(
+            "Only members of " + ", ".join(creators) + " can create sites in this workspace. "
+            f"To join, {_ask(settings)}."
+        )
+
+
+def sites_hidden(settings: Mapping[str, Any]) -> bool:
+    """Say whether sites are hidden from members (feature off, with the hiding option)."""
+    return not settings["FEATURE_ENABLED"] and bool(settings["HIDE_SITES_WHEN_OFF"])
+
+
+HIDDEN_MESSAGE = (
+    "Sitewright is switched off for this workspace, and its sites are hidden until an admin "
+    "switches it on again. Nothing is lost."
+)
 
 
 def last_change(session: Session) -> tuple[dt.datetime, int | None] | None:

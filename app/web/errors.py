@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from app.errors import NotSignedIn, SitewrightError
+from app.errors import NotSignedIn, SitewrightError, SwitchedOff
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,10 @@ def init_app(app: Flask) -> None:
     def domain_error(exc: SitewrightError) -> Response | tuple[str, int]:
         if isinstance(exc, NotSignedIn) and not wants_json() and request.method == "GET":
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if isinstance(exc, SwitchedOff) and not wants_json():
+            if g.get("db_session") is not None:
+                g.db_session.rollback()
+            return render_template("ui/switched_off.html", message=exc.message), exc.status
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(CSRFError)

@@ -141,7 +141,9 @@ def _tools(site: Site, number: int, who: Principal) -> str:
 
 
 def _send_page(site: Site, number: int) -> Response:
-    html = get_deps().pages.read(site.id, number).decode("utf-8")
+    deps = get_deps()
+    html = deps.pages.read(site.id, number).decode("utf-8")
+    deps.views.record(site.id)
     body = html.replace(BANNER_SLOT, _banners(site, number), 1)
     response = Response(body, mimetype="text/html")
     response.headers["Content-Security-Policy"] = SITE_CSP
@@ -170,6 +172,15 @@ def _gone(site: Site, who: Principal) -> Response:
         restorable_until=restorable_until(site, workspace_settings()),
     )
     return Response(html, status=410, mimetype="text/html")
+
+
+@bp.after_app_request
+def _save_views(response: Response) -> Response:
+    """Add counted views to the database every few seconds, after a request's own work."""
+    deps = get_deps()
+    if deps.views.due():
+        deps.views.flush(deps.db)
+    return response
 
 
 @bp.get("/s/<slug>")

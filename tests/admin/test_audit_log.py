@@ -99,7 +99,8 @@ def test_verification_names_the_first_tampered_or_deleted_event(
             .values(actor_email="someone-else@example.com")
         )
     edited = client.get("/api/v1/admin/audit/verify", headers=admin).get_json()
-    assert edited == {"ok": False, "events": intact["events"], "first_broken": ids[1]}
+    assert edited["ok"] is False and edited["events"] == intact["events"]
+    assert edited["first_broken"] == ids[1] and edited["reason"] == "edited"
     result = cli.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and f"event {ids[1]}" in result.output
 
@@ -110,3 +111,14 @@ def test_verification_names_the_first_tampered_or_deleted_event(
         session.execute(delete(AuditEvent).where(AuditEvent.id == ids[2]))
     deleted = client.get("/api/v1/admin/audit/verify", headers=admin).get_json()
     assert deleted["ok"] is False and deleted["first_broken"] == ids[3]
+
+    # Delete every event after the second: what is left chains correctly, but the head of the
+    # log still names the newest event.
+    with database.transaction() as session:
+        session.execute(delete(AuditEvent).where(AuditEvent.id > ids[1]))
+    truncated = client.get("/api/v1/admin/audit/verify", headers=admin).get_json()
+    assert truncated["ok"] is False and truncated["reason"] == "missing"
+    assert truncated["first_broken"] == ids[-1]
+    assert "newest events are missing" in truncated["message"]
+    result = cli.invoke(args=["audit", "verify"])
+    assert result.exit_code == 1 and "newest events are missing" in result.output

@@ -47,6 +47,8 @@ def init_app(app: Flask) -> None:
         return {"admin_areas": areas}
 
 
-from app.web.admin import settings  # noqa: E402,F401 - registers the pages
+from app.web.admin import audit, inventory, people, settings  # noqa: E402,F401 - registers the pages
 
 __all__ = ["AREAS", "bp", "init_app"]
+from app.web.admin import signals  # noqa: E402,F401,I001
+from app.web.admin import usage  # noqa: E402,F401,I001

@@ -44,4 +44,4 @@ def json_body() -> dict[str, Any]:
     return body
 
 
-from app.web.api import admin, content, governance, sites  # noqa: E402,F401 - registers the routes
+from app.web.api import admin, admin_sites, admin_usage, content, governance, sites  # noqa: E402,F401 - registers the routes

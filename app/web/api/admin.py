@@ -55,7 +55,13 @@ def verify_audit() -> Response:
     """Check the hash chain of the whole audit log and name the first broken event."""
     require_admin()
     report = audit_log.verify(get_session())
-    return jsonify(ok=report.ok, events=report.events, first_broken=report.first_broken)
+    return jsonify(
+        ok=report.ok,
+        events=report.events,
+        first_broken=report.first_broken,
+        reason=report.reason or None,
+        message=report.message(),
+    )
 
 
 _EVENT = {
@@ -118,6 +124,8 @@ OPENAPI_PATHS.update(
                                 "ok": {"type": "boolean"},
                                 "events": {"type": "integer"},
                                 "first_broken": {"type": ["integer", "null"]},
+                                "reason": {"enum": ["edited", "missing", None]},
+                                "message": {"type": "string"},
                             },
                         }
                     ),

@@ -24,7 +24,7 @@ from app.db import get_session
 from app.errors import BadInput, Conflict, Forbidden, NotFound, SitewrightError
 from app.ingest import ACCEPTED_EXTENSIONS
 from app.models import ApiToken, Job, Site, SiteVersion, utcnow
-from app.services import sharing
+from app.services import notices, sharing, workspace
 from app.services import sites as site_service
 from app.services.generation import STEPS
 from app.services.wiring import get_deps
@@ -45,11 +45,14 @@ def _latest_jobs(site_ids: list[int]) -> dict[int, Job]:
 
 @bp.get("/")
 @login_required
-def index() -> str:
+def index() -> str | tuple[str, int]:
     """List the signed-in user's sites, the sites shared with them, and their deleted sites."""
     user = require_user()
     who = current_principal()
     db = get_session()
+    settings = workspace_settings()
+    if workspace.sites_hidden(settings) and not who.is_admin:
+        return render_template("ui/switched_off.html", message=workspace.HIDDEN_MESSAGE), 503
     sites = db.scalars(
         select(Site)
         .where(Site.owner_id == user.id, Site.deleted_at.is_(None))
@@ -72,8 +75,30 @@ def index() -> str:
         viewable={s.id for s in granted if can(who, Action.VIEW, s)},
         jobs=_latest_jobs([s.id for s in sites]),
         today=dt.date.today(),
+        notices=notices.unread(db, user.id),
+        switched_off=not settings["FEATURE_ENABLED"],
+        may_create=_may_create(settings, who),
+        warning_days=settings["EXPIRY_WARNING_DAYS"],
         **index_context(user),
     )
+
+
+def _may_create(settings: dict[str, Any], who: Principal) -> bool:
+    try:
+        workspace.check_may_create(settings, who.groups, who.is_admin)
+    except SitewrightError:
+        return False
+    return True
+
+
+@bp.post("/notices/dismiss")
+@login_required
+def dismiss_notices() -> Response:
+    """Mark the signed-in member's notices read (all, or the one named in the form)."""
+    raw = request.form.get("notice_id", "")
+    ids = [int(raw)] if raw.isdigit() else None
+    notices.dismiss(get_session(), require_user().id, ids)
+    return redirect(url_for("ui.index"), 303)
 
 
 def _granted_to(who: Principal, site: Site) -> bool:
@@ -110,13 +135,19 @@ def _render_new(form: dict[str, Any], error: SitewrightError | None = None) -> t
         max_upload_mb=deps.settings["MAX_UPLOAD_MB"],
         min_date=(today + dt.timedelta(days=1)).isoformat(),
         max_date=(today + dt.timedelta(days=workspace_settings()["MAX_EXPIRY_DAYS"])).isoformat(),
-    ), 400 if error else 200
+    ), error.status if error else 200
 
 
 @bp.get("/new")
 @login_required
 def new_site() -> tuple[str, int]:
-    """Show the new-site form: template cards, prompt, files and the site's details."""
+    """Show the new-site form: template cards, prompt, files and the site's details.
+
+    :raise 503: the feature is switched off.
+    :raise 403: only some groups may create sites.
+    """
+    who, settings = current_principal(), workspace_settings()
+    workspace.check_may_create(settings, who.groups, who.is_admin)
     return _render_new(_form_defaults())
 
 
