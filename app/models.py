@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -25,6 +26,11 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 def utcnow() -> dt.datetime:
     """Return the current time in UTC, without tzinfo (stored as UTC everywhere)."""
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def _where(condition: str) -> dict[str, Any]:
+    """Make an index partial on SQLite and PostgreSQL alike."""
+    return {"sqlite_where": text(condition), "postgresql_where": text(condition)}
 
 
 class Base(DeclarativeBase):
@@ -110,13 +116,23 @@ class Site(Base):
 
     __tablename__ = "sites"
     __table_args__ = (
-        # The admin inventory sorts by these; each index keeps one sorted page cheap.
-        Index("ix_sites_name", "name"),
-        Index("ix_sites_department", "department"),
-        Index("ix_sites_created_at", "created_at"),
-        Index("ix_sites_last_viewed_at", "last_viewed_at"),
-        Index("ix_sites_view_count", "view_count"),
-        Index("ix_sites_tokens_spent", "tokens_spent"),
+        # Deleted sites are few: only the purge and "deleted" lists look them up.
+        Index("ix_sites_deleted_at", "deleted_at", **_where("deleted_at IS NOT NULL")),
+        # The admin inventory pages through live sites sorted by one of these (then by id).
+        *(
+            Index(f"ix_sites_live_{column}", column, "id", **_where("deleted_at IS NULL"))
+            for column in (
+                "name",
+                "department",
+                "template",
+                "expires_on",
+                "created_at",
+                "last_viewed_at",
+                "view_count",
+                "latest_version",
+                "tokens_spent",
+            )
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -148,7 +164,7 @@ class Site(Base):
     unpublished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     disabled_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     disabled_reason: Mapped[str] = mapped_column(Text, default="")
-    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime, index=True)
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     disabled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Counters kept on the row so the admin inventory sorts and filters without aggregating.
     view_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from app.access import State, state_of
 from app.errors import BadInput
@@ -172,8 +172,8 @@ class InventoryQuery:
             conditions.append(Site.expires_on < self.expires_before)
         if self.idle_days is not None:
             cutoff = now - dt.timedelta(days=self.idle_days)
+            # updated_at starts at created_at and only moves forward, so it covers creation.
             conditions += [
-                Site.created_at < cutoff,
                 Site.updated_at < cutoff,
                 or_(Site.last_viewed_at.is_(None), Site.last_viewed_at < cutoff),
             ]
@@ -185,10 +185,18 @@ class InventoryQuery:
 
     def select(self, now: dt.datetime) -> Select[Site]:
         """Return the sorted query of matching sites (not yet paged)."""
+        return self._ordered(select(Site), now).options(lazyload(Site.grants))
+
+    def select_ids(self, now: dt.datetime) -> Select[Any]:
+        """Return the sorted query of matching site ids: a page of them can come from an
+        index alone, without reading the rows it skips."""
+        return self._ordered(select(Site.id), now)
+
+    def _ordered(self, query: Select[Any], now: dt.datetime) -> Select[Any]:
         key = self.sort.lstrip("-")
         column = SORTS[key]
         descending = self.sort.startswith("-")
-        query = select(Site).where(*self.where(now))
+        query = query.where(*self.where(now))
         if key == "owner":
             query = query.join(User, User.id == Site.owner_id)
         order = column.desc() if descending else column.asc()
@@ -219,8 +227,14 @@ def inventory_page(
     now = now or utcnow()
     total = session.scalar(select(func.count()).select_from(Site).where(*query.where(now))) or 0
     offset = (query.page - 1) * query.per_page
-    rows = session.scalars(query.select(now).limit(query.per_page).offset(offset))
-    return InventoryPage(sites=list(rows), total=int(total), query=query)
+    page = query.select_ids(now).limit(query.per_page).offset(offset)
+    ids: list[int] = list(session.scalars(page))
+    found = session.scalars(
+        select(Site).where(Site.id.in_(ids)).options(lazyload(Site.grants))
+    ).all()
+    by_id = {site.id: site for site in found}
+    sites = [by_id[site_id] for site_id in ids if site_id in by_id]
+    return InventoryPage(sites=sites, total=int(total), query=query)
 
 
 def facets(session: Session) -> dict[str, list[str]]:

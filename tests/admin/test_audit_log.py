@@ -12,7 +12,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import delete, select, update
 
 from app.models import AuditEvent
-from tests.conftest import wait_for_jobs
+from tests.conftest import Auth, csrf_from, wait_for_jobs
 from tests.factories import create_site_api
 
 ADMIN = "admin@example.com"  # in the test settings' SITEWRIGHT_ADMINS
@@ -122,3 +122,32 @@ def test_verification_names_the_first_tampered_or_deleted_event(
     assert "newest events are missing" in truncated["message"]
     result = cli.invoke(args=["audit", "verify"])
     assert result.exit_code == 1 and "newest events are missing" in result.output
+
+
+def test_the_audit_page_filters_verifies_and_exports(
+    app: Flask, client: FlaskClient, logged: dict[str, str]
+) -> None:
+    Auth(client).login(ADMIN, "Ada Admin")
+    page = client.get("/admin/audit").get_data(as_text=True)
+    assert "site.created" in page and "builder@example.com" in page
+    only = client.get("/admin/audit?action=user.signed_in").get_data(as_text=True)
+    assert "<td>user.signed_in</td>" in only and "<td>site.created</td>" not in only
+    bad = client.get("/admin/audit?since=someday").get_data(as_text=True)
+    assert "are dates or times" in bad
+
+    verified = client.post("/admin/audit/verify", data={"csrf_token": csrf_from(page)})
+    assert "The log is intact" in verified.get_data(as_text=True)
+    with app.extensions["sitewright.db"].transaction() as session:
+        first = session.scalars(select(AuditEvent.id).order_by(AuditEvent.id)).first()
+        session.execute(
+            update(AuditEvent).where(AuditEvent.id == first).values(actor_email="<b>x</b>")
+        )
+    tampered = client.post("/admin/audit/verify", data={"csrf_token": csrf_from(page)})
+    text = tampered.get_data(as_text=True)
+    assert "was tampered with" in text and f"event {first} was edited" in text
+    listed = client.get("/admin/audit").get_data(as_text=True)
+    assert "&lt;b&gt;x&lt;/b&gt;" in listed and "<b>x</b>" not in listed
+
+    with client.get("/admin/audit/export?action=site.created") as exported:
+        lines = exported.get_data(as_text=True).splitlines()
+    assert lines and all(json.loads(line)["action"] == "site.created" for line in lines)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
+from typing import Any
 
 from flask import Response, flash, render_template, request
 
@@ -24,6 +26,12 @@ def _actions() -> list[str]:
         found.add(kind.action)
         todo.extend(kind.__subclasses__())
     return sorted(found)
+
+
+@bp.app_template_filter("readable_json")
+def readable_json(value: Any) -> str:
+    """Show stored JSON as people write it (real quotes, not escapes); autoescape does the rest."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
 @bp.get("/audit")
