@@ -149,6 +149,10 @@ class IdleWarned(Event, action="site.idle_warned"):
     """The sweep told the owner that an idle site will be disabled."""
 
 
+class IdleWarningCleared(Event, action="site.idle_warning_cleared"):
+    """The sweep forgot an idle warning: the site was opened or changed since."""
+
+
 class SitePurged(Event, action="site.purged"):
     """The sweep removed a deleted site for good after the retention period."""
 

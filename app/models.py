@@ -20,6 +20,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -63,6 +64,11 @@ class User(Base):
     # longer vouches for them; their sites wait in the admin's departures list.
     deactivated_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     deactivation_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # True when the identity provider stopped admitting them (not an admin): admitted again, they
+    # are reactivated at sign-in.
+    deactivated_by_idp: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false()
+    )
 
     groups: Mapped[list[Group]] = relationship(secondary=user_groups, lazy="selectin")
 

@@ -16,7 +16,14 @@ CLI_ISSUER = "sitewright:cli"
 
 
 class MembershipRefused(Exception):
-    """The identity is valid but not a member of this workspace; the message says why."""
+    """The identity is valid but not a member of this workspace; the message says why.
+
+    ``rule`` names what refused: "email" (none sent), "domain" or "group".
+    """
+
+    def __init__(self, message: str, rule: str) -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 def check_membership(email: str, groups: Iterable[str], settings: Mapping[str, Any]) -> None:
@@ -25,15 +32,18 @@ def check_membership(email: str, groups: Iterable[str], settings: Mapping[str, A
     :raise MembershipRefused: with a message naming the rule that refused.
     """
     if not email or "@" not in email:
-        raise MembershipRefused("Your identity provider did not send an e-mail address.")
+        raise MembershipRefused("Your identity provider did not send an e-mail address.", "email")
     domain = email.rsplit("@", 1)[1].lower()
     allowed = settings["ALLOWED_EMAIL_DOMAINS"]
     if allowed and domain not in allowed:
-        raise MembershipRefused(f"Accounts from {domain} are not members of this workspace.")
+        raise MembershipRefused(
+            f"Accounts from {domain} are not members of this workspace.", "domain"
+        )
     required = settings["REQUIRED_GROUP"]
     if required and required not in set(groups):
         raise MembershipRefused(
-            f"You need to be in the group {required!r} to use Sitewright; ask your administrator."
+            f"You need to be in the group {required!r} to use Sitewright; ask your administrator.",
+            "group",
         )
 
 

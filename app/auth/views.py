@@ -34,7 +34,7 @@ from app.auth.identity import (
 from app.auth.sessions import end_session, start_session
 from app.db import get_db, get_session
 from app.models import User
-from app.services.admin_sites import deactivate
+from app.services.admin_sites import deactivate, reactivate
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -52,6 +52,8 @@ def _sign_in(
 ) -> Response:
     db = get_session()
     user = upsert_user(db, issuer=issuer, subject=subject, email=email, name=name, groups=groups)
+    if not user.is_active and user.deactivated_by_idp:
+        reactivate(db, user, None)  # the identity provider admits them again
     if not user.is_active:
         db.commit()
         return _refused("Your account has been deactivated; ask an admin.")
@@ -65,15 +67,18 @@ def _sign_in(
     return redirect(safe_next(next_url))
 
 
-def _record_refusal(issuer: str, subject: str, email: str, exc: MembershipRefused) -> None:
-    """Audit a refused sign-in; a member the identity provider no longer vouches for (left
-    the required group, or the allowed domains) is deactivated, so admins see their sites."""
+def _record_refusal(
+    issuer: str, subject: str, email: str, exc: MembershipRefused, *, definite: bool
+) -> None:
+    """Audit a refused sign-in. A member the identity provider definitely no longer admits
+    (outside the allowed domains, or its groups lack the required one) is deactivated, so
+    admins see their sites; a missing claim (a provider fault) deactivates nobody."""
     db = get_session()
     audit.track_event(
         db, audit.SignInRefused(data={"email": email, "reason": str(exc)}), actor=None
     )
     known = db.scalars(select(User).where(User.issuer == issuer, User.subject == subject)).first()
-    if known is not None and known.is_active:
+    if definite and known is not None and known.is_active:
         deactivate(db, known, None, f"The identity provider no longer admits them: {exc}")
     db.commit()
 
@@ -150,7 +155,10 @@ def callback() -> Response:
     try:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
-        _record_refusal(str(claims.get("iss") or ""), str(claims.get("sub") or ""), email, exc)
+        # Groups missing from the claims may be a provider fault, not a departure.
+        definite = exc.rule == "domain" or (exc.rule == "group" and claim_name in claims)
+        issuer, subject = str(claims.get("iss") or ""), str(claims.get("sub") or "")
+        _record_refusal(issuer, subject, email, exc, definite=definite)
         return _refused(str(exc))
     return _sign_in(
         issuer=str(claims["iss"]),
@@ -176,7 +184,7 @@ def dev_login() -> Any:
     try:
         check_membership(email, groups, current_app.config)
     except MembershipRefused as exc:
-        _record_refusal(DEV_ISSUER, email, email, exc)
+        _record_refusal(DEV_ISSUER, email, email, exc, definite=exc.rule != "email")
         flash(str(exc), "error")
         return render_template(
             "auth/dev_login.html", next_url=request.form.get("next", "/"), email=email, name=name

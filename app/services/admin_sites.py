@@ -211,14 +211,18 @@ def deactivate(session: Session, user: User, actor: User | None, reason: str) ->
     """Deactivate a member: their sessions and tokens stop working on the next request, and
     their sites appear in the admins' departures list.
 
-    ``actor`` None: the identity provider no longer vouches for them (seen at sign-in).
+    ``actor`` None: the identity provider no longer admits them (seen at sign-in); they are
+    reactivated when it admits them again.
 
-    :raise 409: already deactivated.
+    :raise 409: already deactivated, or an admin deactivating themselves.
     """
     if not user.is_active:
         raise Conflict(f"{user.email} is already deactivated.")
+    if actor is not None and actor.id == user.id:
+        raise Conflict("You cannot deactivate yourself; ask another admin.")
     reason = (reason or "").strip()[:MAX_REASON_CHARS] or "Deactivated by an admin."
     user.is_active, user.deactivated_at, user.deactivation_reason = False, utcnow(), reason
+    user.deactivated_by_idp = actor is None
     for row in session.scalars(select(UserSession).where(UserSession.user_id == user.id)):
         session.delete(row)
     audit.track_event(
@@ -230,15 +234,19 @@ def deactivate(session: Session, user: User, actor: User | None, reason: str) ->
     return user
 
 
-def reactivate(session: Session, user: User, actor: User) -> User:
-    """Let a deactivated member sign in again; their sites are theirs as before.
+def reactivate(session: Session, user: User, actor: User | None) -> User:
+    """Let a deactivated member sign in again; the sites they still own are theirs as before.
+
+    ``actor`` None: the identity provider admits them again.
 
     :raise 409: the member is active.
     """
     if user.is_active:
         raise Conflict(f"{user.email} is active.")
     user.is_active, user.deactivated_at, user.deactivation_reason = True, None, ""
-    audit.track_event(session, audit.UserReactivated(data={"email": user.email}), actor=actor)
+    user.deactivated_by_idp = False
+    data = {"email": user.email, "by": "admin" if actor else "identity_provider"}
+    audit.track_event(session, audit.UserReactivated(data=data), actor=actor)
     session.commit()
     return user
 

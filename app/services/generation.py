@@ -16,10 +16,11 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from app import audit
+from app.errors import OverBudget
 from app.ingest import IngestedFile, IngestError, ingest, render_digest
 from app.llm import Draft, DraftRequest, LLMError
 from app.models import Job, Site, Source, User, utcnow
-from app.services import Deps, usage
+from app.services import Deps, usage, workspace
 from app.services.content_versions import Provenance, add_version
 from app.site_template import SiteTemplate
 from app.validation import validate_content
@@ -191,6 +192,10 @@ def run_generation(deps: Deps, job_id: str) -> None:
     try:
         job = session.get(Job, job_id)
         assert job is not None
+        if deps.provider.name != "offline":
+            # Checked again as the job starts: jobs queued together must not all overspend.
+            creator = session.get_one(User, job.created_by_id)
+            usage.check_budget(session, creator, workspace.settings_for(session, deps.settings))
         if job.kind in ("revise", "regenerate"):
             from app.services.revisions import run_revision  # it builds on this module
 
@@ -199,7 +204,7 @@ def run_generation(deps: Deps, job_id: str) -> None:
             inputs = load_inputs(deps, session, job)
             content, drafts = draft_content(deps, job, inputs)
             save_version(deps, job, inputs, content, drafts)
-    except (GenerationFailed, LLMError) as exc:
+    except (GenerationFailed, LLMError, OverBudget) as exc:
         fail_job(deps, job_id, str(exc))
     except Exception:
         log.exception("job %s failed unexpectedly", job_id)

@@ -331,10 +331,15 @@ def retry_job(session: Session, deps: Deps, job: Job, actor: User, who: Principa
     usage.check_budget(session, actor, workspace.settings_for(session, deps.settings))
     if job.status != "failed":
         raise Conflict("Only a failed generation can be retried.")
+    # Whoever retries spends the tokens: the job is theirs now (and charged to their budget).
+    first_by, job.created_by_id = job.created_by_id, actor.id
     job.status, job.step, job.error = "queued", "queued", None
     job.started_at = job.finished_at = None
     audit.track_event(
-        session, audit.GenerationRetried(data={"job_id": job.id}), actor=actor, site=job.site
+        session,
+        audit.GenerationRetried(data={"job_id": job.id, "first_requested_by": first_by}),
+        actor=actor,
+        site=job.site,
     )
     session.commit()
     deps.runner.submit(job.id)

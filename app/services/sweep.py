@@ -204,9 +204,18 @@ def warn_idle(deps: Deps, rules: Rules, site_id: int, report: SweepReport) -> No
 def clear_warning(deps: Deps, rules: Rules, site_id: int, report: SweepReport) -> None:
     """Forget an idle warning the site outlived: it was opened or changed since."""
     with deps.db.transaction() as session:
+        site = session.get_one(Site, site_id)
+        warned_at = site.idle_warned_at
         if not _claim(session, site_id, stale_warnings(rules), idle_warned_at=None):
             return
-        site = session.get_one(Site, site_id)
+        audit.track_event(
+            session,
+            audit.IdleWarningCleared(
+                data={"warned_at": warned_at.isoformat() + "Z" if warned_at else None}
+            ),
+            actor=None,
+            site=site,
+        )
     report.warnings_cleared.append(SweptSite(site.id, site.name))
 
 

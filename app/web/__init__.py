@@ -23,28 +23,43 @@ def _request_id() -> None:
     g.request_id = request.headers.get("X-Request-Id", "")[:40] or uuid.uuid4().hex
 
 
-# Endpoints that show sites without naming one in the URL; the others name a site or a job.
-_SITE_LISTS = frozenset({"api.list_sites"})
+# What still answers members while sites are hidden: their home page (which says so), their API
+# tokens and notices, and what describes the product. Everything else in these blueprints is
+# about sites.
+_HIDEABLE = ("ui", "serve", "api")
+_OPEN_WHILE_HIDDEN = frozenset(
+    {
+        "ui.index",
+        "ui.tokens",
+        "ui.dismiss_notices",
+        "serve.plotly_js",
+        "api.openapi",
+        "api.templates",
+    }
+)
 
 
 def _hide_sites_while_off() -> None:
     """While the feature is off with sites hidden, members get the "switched off" answer (503)
-    for every site page and site route; admins still see everything.
+    from every site page, list and route; admins still see everything.
 
-    :raise 503: sites are hidden and this request is about a site.
+    :raise 503: sites are hidden and this request is about sites.
     """
     from app.auth import current_principal, workspace_settings
     from app.errors import SwitchedOff
     from app.services import workspace
 
+    endpoint = request.endpoint or ""
+    if endpoint.split(".")[0] not in _HIDEABLE or endpoint in _OPEN_WHILE_HIDDEN:
+        return
+    if request.path.startswith("/api/v1/admin/"):
+        return  # admin routes answer 403 to members
+    if endpoint.startswith("api.") and g.get("auth_method") != "token":
+        return  # the API answers 401 first
     who = current_principal()
     if not who.signed_in or who.is_admin:
         return
-    args = request.view_args or {}
-    about_a_site = (
-        "site_id" in args or "slug" in args or "job_id" in args or request.endpoint in _SITE_LISTS
-    )
-    if about_a_site and workspace.sites_hidden(workspace_settings()):
+    if workspace.sites_hidden(workspace_settings()):
         raise SwitchedOff(workspace.HIDDEN_MESSAGE)
 
 

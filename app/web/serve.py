@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 
 import plotly
-from flask import Blueprint, redirect, render_template, send_file, url_for
+from flask import Blueprint, g, redirect, render_template, send_file, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -176,11 +176,22 @@ def _gone(site: Site, who: Principal) -> Response:
 
 @bp.after_app_request
 def _save_views(response: Response) -> Response:
-    """Add counted views to the database every few seconds, after a request's own work."""
+    """Add counted views to the database every few seconds, after a request's own work.
+
+    Not from a request whose own session may hold SQLite's write lock: the flush would wait
+    for it (a later request flushes instead).
+    """
     deps = get_deps()
-    if deps.views.due():
+    if deps.views.due() and not _holds_write_transaction():
         deps.views.flush(deps.db)
     return response
+
+
+def _holds_write_transaction() -> bool:
+    session = g.get("db_session")
+    if session is None or not session.in_transaction():
+        return False
+    return bool(session.get_bind().get_execution_options().get("sitewright_write"))
 
 
 @bp.get("/s/<slug>")

@@ -241,3 +241,14 @@ def test_an_admin_cannot_deactivate_themselves_from_the_page(
         follow_redirects=True,
     )
     assert "cannot deactivate yourself" in response.get_data(as_text=True)
+
+
+def test_an_admin_cannot_deactivate_themselves_through_the_api(
+    app: Flask, api: Callable[..., Api]
+) -> None:
+    admin = api(ADMIN)
+    with app.extensions["sitewright.db"].session() as session:
+        me = session.scalars(select(User).where(User.email == ADMIN)).one()
+    refused = admin.post(f"/api/v1/admin/users/{me.id}/deactivate", {"reason": "oops"})
+    assert refused.status_code == 409
+    assert admin.get("/api/v1/admin/settings").status_code == 200  # still signed in

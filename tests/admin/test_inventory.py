@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from app.access import State, state_of
 from app.models import Site, User, utcnow
 from app.services import inventory
-from tests.conftest import Auth
+from tests.conftest import Auth, csrf_from
 from tests.governance.conftest import Api
 
 ADMIN = "admin@example.com"
@@ -247,3 +247,28 @@ def test_views_are_counted_and_shown(
     with app.extensions["sitewright.db"].session() as session:
         after = session.get(Site, site["id"])
         assert after is not None and after.updated_at == updated_at  # a view is not a change
+
+
+def test_views_are_not_saved_from_a_request_that_holds_the_write_lock(
+    app: Flask, client: FlaskClient, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deps = app.extensions["sitewright.deps"]
+    monkeypatch.setattr(deps.views, "_flush_every_s", 0.0)
+    flushed: list[bool] = []
+    original = deps.views.flush
+    monkeypatch.setattr(deps.views, "flush", lambda db: flushed.append(True) or original(db))
+    auth.login(ADMIN, "Ada Admin")
+    deps.views.record(1)
+    flushed.clear()
+    page = client.get("/admin/settings").get_data(as_text=True)  # a read: flushes
+    assert flushed == [True]
+    deps.views.record(1)
+    flushed.clear()
+    # A POST that answers after reading again still holds its write transaction: no flush.
+    bad = client.post(
+        "/admin/settings", data={"csrf_token": csrf_from(page), "retention_days": "x"}
+    )
+    assert bad.status_code == 400
+    assert flushed == []
+    client.get("/admin/settings")
+    assert flushed == [True]

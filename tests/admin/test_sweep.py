@@ -251,6 +251,11 @@ def test_a_warned_site_opened_again_is_not_disabled_and_its_warning_is_reset(
     row = load(deps, site["id"])
     assert row is not None and row.idle_warned_at is None and row.last_viewed_at is not None
     assert row.last_viewed_at > now
+    with deps.db.session() as session:
+        cleared = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "site.idle_warning_cleared")
+        ).all()
+        assert [event.site_id for event in cleared] == [site["id"]]
 
     # Idle again: a new warning (16 days after the view), then the full warning period.
     second = now + dt.timedelta(days=17)

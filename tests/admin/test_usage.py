@@ -404,3 +404,65 @@ def test_openapi_describes_usage_and_signals(client: FlaskClient) -> None:
     assert "429" not in document["paths"]["/admin/usage"]["get"]["responses"]
     assert {"Usage", "Signals", "SiteSignal"} <= set(document["components"]["schemas"])
     assert "get" in document["paths"]["/admin/signals"]
+
+
+def test_a_queued_job_is_checked_again_when_it_starts(
+    app: Flask, client: FlaskClient, tokens: dict[str, str], samples_dir: Path
+) -> None:
+    from app.services.generation import run_generation
+
+    site_id = make_site(app, client, tokens["alice"], samples_dir)
+    with db(app) as session:
+        first = session.scalars(select(Job).where(Job.site_id == site_id)).one()
+        queued = Job(
+            id="queued-before-the-budget-ran-out",
+            site_id=site_id,
+            kind="generate",
+            prompt=first.prompt,
+            source_ids=list(first.source_ids),
+            created_by_id=first.created_by_id,
+        )
+        session.add(queued)
+    configure(app, monthly_token_budget=100)  # Alice's first site already spent more
+    before = version_tokens(app, site_id)
+
+    run_generation(app.extensions["sitewright.deps"], "queued-before-the-budget-ran-out")
+
+    with db(app) as session:
+        job = session.get_one(Job, "queued-before-the-budget-ran-out")
+        assert job.status == "failed" and job.error is not None
+        assert "of your 100 tokens" in job.error
+    assert version_tokens(app, site_id) == before  # the model was not called
+
+
+def test_whoever_retries_a_job_spends_their_own_budget(
+    app: Flask, client: FlaskClient, tokens: dict[str, str], samples_dir: Path
+) -> None:
+    site_id = make_site(app, client, tokens["alice"], samples_dir)
+    share = client.put(
+        f"/api/v1/sites/{site_id}/sharing",
+        json={"audience": "people", "grants": [{"email": BOB, "role": "editor"}]},
+        headers=bearer(tokens["alice"]),
+    )
+    assert share.status_code == 200, share.get_json()
+    with db(app) as session:
+        job = session.scalars(select(Job).where(Job.site_id == site_id)).one()
+        job.status, job_id = "failed", job.id
+    configure(app, monthly_token_budget=100)
+    spend(app, BOB, 150)  # Bob is over; Alice is over too (her first draft)
+
+    refused = client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer(tokens["bob"]))
+    assert refused.status_code == 429
+    assert "You have used 150 of your 100 tokens" in refused.get_json()["error"]["message"]
+
+    configure(app, monthly_token_budget=10**9)
+    retried = client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer(tokens["bob"]))
+    assert retried.status_code == 202, retried.get_json()
+    wait_for_jobs(app)
+    alice, bob = user_id(app, ALICE), user_id(app, BOB)
+    with db(app) as session:
+        assert session.get_one(Job, job_id).created_by_id == bob
+        charged = session.scalars(
+            select(UsageRecord.user_id).where(UsageRecord.job_id == job_id)
+        ).all()
+        assert set(charged) == {alice, bob}

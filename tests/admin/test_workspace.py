@@ -244,3 +244,25 @@ def test_policy_admin_without_sees_all_reads_nothing() -> None:
     # ...but not as an admin.
     assert not can(admin, Action.VIEW, site)
     assert not can(admin, Action.VIEW_DRAFTS, site)
+
+
+def test_while_hidden_every_site_list_answers_503_and_admin_routes_still_403(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    api: Callable[..., Api],
+    make_site: Callable[..., dict[str, Any]],
+) -> None:
+    make_site(api("owner@example.com"), audience="workspace")
+    reviewer = api("rita@example.com", "reviewers")
+    api(ADMIN).put(
+        "/api/v1/admin/settings", {"feature_enabled": False, "hide_sites_when_off": True}
+    )
+    assert reviewer.get("/api/v1/reviews").status_code == 503
+    assert reviewer.get("/api/v1/templates").status_code == 200
+    assert reviewer.get("/api/v1/admin/sites").status_code == 403
+    auth.login("rita@example.com", "Rita", groups="reviewers")
+    assert client.get("/reviews").status_code == 503
+    assert client.get("/account/tokens").status_code == 200
+    assert client.get("/admin/sites").status_code == 403
+    assert client.get("/").status_code == 503

@@ -393,3 +393,31 @@ def test_callback_survives_a_concurrent_writer_on_sqlite(
     assert other_writer == ["waited"]
     assert response.status_code == 302
     assert is_signed_in(client)
+
+
+@pytest.mark.app_settings(REQUIRED_GROUP="sitewright-users")
+def test_members_the_provider_drops_are_deactivated_and_come_back_when_admitted(
+    client: FlaskClient, oidc_provider: Provider, database: Database
+) -> None:
+    oidc_provider.put_user("leo-1", email="leo@example.com", groups=["sitewright-users"])
+    assert sign_in_oidc(client, oidc_provider, "leo-1").status_code == 302
+
+    # No groups claim at all: perhaps a provider fault, so nobody is deactivated.
+    oidc_provider.put_user("leo-1", email="leo@example.com")
+    assert sign_in_oidc(client, oidc_provider, "leo-1").status_code == 403
+    user = user_for(database, oidc_provider, "leo-1")
+    assert user is not None and user.is_active
+
+    # The claim is there and lacks the required group: Leo left; his sessions end.
+    oidc_provider.put_user("leo-1", email="leo@example.com", groups=["alumni"])
+    assert sign_in_oidc(client, oidc_provider, "leo-1").status_code == 403
+    user = user_for(database, oidc_provider, "leo-1")
+    assert user is not None and not user.is_active and user.deactivated_by_idp
+    assert "no longer admits" in user.deactivation_reason
+    assert session_count(database) == 0
+
+    # Back in the group: the provider admits him again, so he is reactivated.
+    oidc_provider.put_user("leo-1", email="leo@example.com", groups=["sitewright-users"])
+    assert sign_in_oidc(client, oidc_provider, "leo-1").status_code == 302
+    user = user_for(database, oidc_provider, "leo-1")
+    assert user is not None and user.is_active and not user.deactivated_by_idp

@@ -104,6 +104,9 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column("deactivation_reason", sa.Text(), server_default="", nullable=False)
         )
+        batch_op.add_column(
+            sa.Column("deactivated_by_idp", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
 
     # ### end Alembic commands ###
     # Deleted sites are few; the inventory pages through live sites by each sort key.
@@ -145,6 +148,7 @@ def downgrade() -> None:
     op.drop_index("ix_sites_deleted_at", table_name="sites")
     op.create_index("ix_sites_deleted_at", "sites", ["deleted_at"])
     with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("deactivated_by_idp")
         batch_op.drop_column("deactivation_reason")
         batch_op.drop_column("deactivated_at")
 
