@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import SAMPLE_FILES
 from tests.factories import browser_sign_in as sign_in
@@ -25,13 +27,14 @@ def test_customer_review_from_samples_renders_charts(
         str(samples_dir / "customer_review" / name) for name in SAMPLE_FILES["customer_review"]
     ]
     page.set_input_files("#files", files)
-    assert page.locator("#file-feedback li.file-ok").count() == 4
-    assert "usage.csv" in page.input_value("#data_source_note")  # prefilled from the files
+    # The files are checked in the page as they are chosen: wait for the four verdicts.
+    expect(page.locator("#file-feedback li.file-ok")).to_have_count(4)
+    expect(page.locator("#data_source_note")).to_have_value(re.compile("usage.csv"))  # prefilled
     page.fill("#name", "Northwind QBR")
     page.fill("#department", "Sales")
     page.click("button:has-text('Make the draft')")
     page.wait_for_selector("#job-done:not([hidden])", timeout=60_000)
-    assert page.locator("li.step.done").count() == 4
+    expect(page.locator("li.step.done")).to_have_count(4)
     page.click("text=Publish…")
     page.select_option("#audience", "workspace")
     page.click("button:has-text('Publish')")

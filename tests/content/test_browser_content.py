@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from playwright.sync_api import expect
 
 from tests.content.conftest import ScriptedModel, bearer, make_site, patch_reply, version_row
 from tests.factories import browser_sign_in as sign_in
@@ -64,8 +65,9 @@ def flow(
 
     # Click an element in the page: the form is prefilled with its path and quote.
     frame.locator("[data-path='/milestones/1/name']").click()
-    assert page.input_value("#comment-path") == "/milestones/1/name"
-    assert "Security review" in page.inner_text("#comment-quote")
+    # The frame tells the page by message: wait for it rather than read at once.
+    expect(page.locator("#comment-path")).to_have_value("/milestones/1/name")
+    expect(page.locator("#comment-quote")).to_contain_text("Security review")
     page.fill("#comment-body", "Say that it waits on the pen-test slot.")
     page.click("button:has-text('Add comment')")
     page.wait_for_selector("#open-comments li:has-text('waits on the pen-test')")
@@ -73,13 +75,13 @@ def flow(
     # Keyboard: choose the element from the list instead.
     page.focus("#comment-path")
     page.select_option("#comment-path", "/risks/1/mitigation")
-    assert frame.locator("[data-path='/risks/1/mitigation'].sw-chosen").count() == 1
+    expect(frame.locator("[data-path='/risks/1/mitigation'].sw-chosen")).to_have_count(1)
     page.fill("#comment-body", "Name who mitigates it.")
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     page.wait_for_selector("#open-comments li:has-text('Name who mitigates it.')")
     frame.locator("[data-path='/risks/1/risk']").hover()
-    assert frame.locator(".sw-hover").count() == 1
+    expect(frame.locator(".sw-hover")).to_have_count(1)
     shoot(page, "annotate")
 
     model.patches.append(
@@ -96,7 +98,7 @@ def flow(
     assert sorted(new.changed_paths) == ["/milestones/1/name", "/risks/1/mitigation"]
 
     page.goto(f"{base}/sites/{site_id}/diff?from=1&to=2")
-    assert page.locator("li.change").count() == 2
+    expect(page.locator("li.change")).to_have_count(2)
     assert "waits on the pen test" in page.inner_text(".diff-body")
     shoot(page, "diff")
     page.click("button:has-text('Publish version 2')")
