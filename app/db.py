@@ -8,11 +8,11 @@ Read transactions stay deferred so readers never block each other under WAL.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, Response, g, request
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -89,6 +89,25 @@ def get_db() -> Database:
 
     database: Database = current_app.extensions["sitewright.db"]
     return database
+
+
+def download(filename: str, mimetype: str, produce: Callable[[Session], Iterator[str]]) -> Response:
+    """Stream a download produced from a session of its own, closed when the stream ends.
+
+    The request's session closes when the view returns, before a streamed body is sent.
+    """
+    database = get_db()
+
+    def chunks() -> Iterator[str]:
+        session = database.session()
+        try:
+            yield from produce(session)
+        finally:
+            session.close()
+
+    response = Response(chunks(), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
 
 
 def get_session() -> Session:

@@ -322,8 +322,12 @@ def neutralise(value: Any) -> Any:
 def export_csv(
     session: Session, query: InventoryQuery, now: dt.datetime | None = None
 ) -> Iterator[str]:
-    """Yield the CSV of every matching site (all pages), header first, in chunks."""
+    """Yield the CSV of every matching site (all pages), header first, in chunks.
+
+    It starts with a byte-order mark so spreadsheets read it as UTF-8.
+    """
     now = now or utcnow()
+    yield "\ufeff"
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(CSV_COLUMNS)

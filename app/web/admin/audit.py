@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, flash, render_template, request
 
 from app.audit import Event
-from app.db import Database, get_db, get_session
+from app.db import download, get_session
 from app.errors import BadInput
 from app.services import audit_log
 from app.web.admin import bp
@@ -56,21 +55,13 @@ def audit() -> tuple[str, int]:
     return html, 200
 
 
-def _export(database: Database, where: audit_log.AuditFilter) -> Iterator[str]:
-    session = database.session()
-    try:
-        yield from audit_log.export_lines(session, where)
-    finally:
-        session.close()
-
-
 @bp.get("/audit/export")
 def audit_export() -> Response:
     """Every matching event as JSON Lines."""
     where = audit_log.AuditFilter.from_args(request.args)
-    response = Response(_export(get_db(), where), mimetype="application/x-ndjson")
-    response.headers["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
-    return response
+    return download(
+        "audit.jsonl", "application/x-ndjson", lambda db: audit_log.export_lines(db, where)
+    )
 
 
 @bp.post("/audit/verify")

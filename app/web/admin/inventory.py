@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, flash, redirect, render_template, request, url_for
@@ -10,7 +9,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from app.access import State
 from app.auth import require_user
-from app.db import Database, get_db, get_session
+from app.db import download, get_session
 from app.errors import BadInput, SitewrightError
 from app.models import Site, User
 from app.services import admin_sites, inventory
@@ -32,15 +31,6 @@ SORT_LABELS = {
 }
 
 
-def _export(database: Database, query: inventory.InventoryQuery) -> Iterator[str]:
-    session = database.session()
-    try:
-        yield "\ufeff"  # a BOM, so spreadsheets read the file as UTF-8
-        yield from inventory.export_csv(session, query)
-    finally:
-        session.close()
-
-
 @bp.get("/")
 def home() -> WerkzeugResponse:
     """The admin area opens on the inventory."""
@@ -58,9 +48,7 @@ def inventory_page() -> Response | tuple[str, int]:
         flash(exc.message, "error")
         query = inventory.InventoryQuery()
     if request.args.get("format") == "csv":
-        response = Response(_export(get_db(), query), mimetype="text/csv")
-        response.headers["Content-Disposition"] = 'attachment; filename="sites.csv"'
-        return response
+        return download("sites.csv", "text/csv", lambda db: inventory.export_csv(db, query))
     session = get_session()
     page = inventory.inventory_page(session, query)
     html = render_template(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from flask import Response, jsonify, request
 
 from app.auth import current_principal
-from app.db import Database, get_db, get_session
+from app.db import download, get_session
 from app.errors import Forbidden
 from app.services import audit_log
 from app.web.api import OPENAPI_PATHS, bp
@@ -29,9 +27,9 @@ def audit_events() -> Response:
     require_admin()
     where = audit_log.AuditFilter.from_args(request.args)
     if request.args.get("format") == "jsonl":
-        response = Response(_export(get_db(), where), mimetype="application/x-ndjson")
-        response.headers["Content-Disposition"] = 'attachment; filename="audit.jsonl"'
-        return response
+        return download(
+            "audit.jsonl", "application/x-ndjson", lambda db: audit_log.export_lines(db, where)
+        )
     after = request.args.get("after", type=int) or 0
     limit = request.args.get("limit", type=int) or 100
     events, more = audit_log.page(get_session(), where, after, limit)
@@ -39,15 +37,6 @@ def audit_events() -> Response:
         events=[audit_log.event_json(e) for e in events],
         next_after=events[-1].id if more else None,
     )
-
-
-def _export(database: Database, where: audit_log.AuditFilter) -> Iterator[str]:
-    """Stream the export from a session of its own, closed when the stream ends."""
-    session = database.session()
-    try:
-        yield from audit_log.export_lines(session, where)
-    finally:
-        session.close()
 
 
 @bp.get("/admin/audit/verify")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, current_app, jsonify, request
 
 from app.auth import require_user
-from app.db import Database, get_db, get_session
+from app.db import download, get_session
 from app.errors import BadInput
 from app.services import admin_sites, inventory, workspace
 from app.services.wiring import get_deps
@@ -32,16 +31,6 @@ def put_settings() -> Response:
     return jsonify(values)
 
 
-def _export(database: Database, query: inventory.InventoryQuery) -> Iterator[str]:
-    """Stream the CSV from a session of its own, closed when the stream ends."""
-    session = database.session()
-    try:
-        yield "\ufeff"  # a BOM, so spreadsheets read the file as UTF-8
-        yield from inventory.export_csv(session, query)
-    finally:
-        session.close()
-
-
 @bp.get("/admin/sites")
 def admin_sites_list() -> Response:
     """The inventory: filters, sort and paging in the query; ?format=csv exports every page."""
@@ -50,9 +39,7 @@ def admin_sites_list() -> Response:
     deps = get_deps()
     deps.views.flush(deps.db)
     if request.args.get("format") == "csv":
-        response = Response(_export(get_db(), query), mimetype="text/csv")
-        response.headers["Content-Disposition"] = 'attachment; filename="sites.csv"'
-        return response
+        return download("sites.csv", "text/csv", lambda db: inventory.export_csv(db, query))
     page = inventory.inventory_page(get_session(), query)
     return jsonify(
         sites=[inventory.site_row(site) for site in page.sites],
