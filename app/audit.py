@@ -37,6 +37,10 @@ class SiteCreated(Event, action="site.created"):
     """A builder created a site (its files and first job are saved)."""
 
 
+class TemplateChosen(Event, action="site.template_chosen"):
+    """The generation job asked the model to choose the template the builder left open."""
+
+
 class SiteUpdated(Event, action="site.updated"):
     """Details changed: name, department, expiry, data-source note, categories."""
 

@@ -1,4 +1,11 @@
-"""Charts and tables computed from the uploaded data, never from numbers the model typed."""
+"""Charts and tables computed from the uploaded data, never from numbers the model typed.
+
+A chart reference names a table, an x column, y columns and how rows with the same x combine.
+With ``aggregate: "count"`` the y list is either empty (rows per x value) or names one column
+whose values split each count (tickets per category, split by severity): the server groups the
+rows by both and draws one stacked series per value. The same numbers are offered as a table,
+so a chart never stands without a text alternative.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +19,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 MAX_POINTS = 5000
-COUNT = "\x00count"  # a column name no uploaded table can have
 MAX_TABLE_ROWS = 500
+MAX_SPLIT_SERIES = 12  # more values than this in a split column: the rest become "other"
+COUNT = "count"
+TOTAL = "Total"
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -33,43 +42,128 @@ class TableView:
     total_rows: int
 
 
-def _frame_for_chart(ref: Mapping[str, Any], frame: pd.DataFrame) -> pd.DataFrame:
-    x, ys, aggregate = ref["x"], list(ref.get("y") or []), ref.get("aggregate", "none")
+@dataclass(frozen=True)
+class Series:
+    """One line or set of bars: a name and a value per x label (None where there is none)."""
+
+    name: str
+    values: list[float | None]
+
+
+@dataclass(frozen=True)
+class ChartData:
+    """The numbers a chart reference shows, computed from its table."""
+
+    x: str
+    labels: list[Any]
+    series: list[Series]
+    split_by: str | None = None  # the column whose values split the counts
+    counted: bool = False  # values are row counts
+
+    @property
+    def totals(self) -> list[float]:
+        """The sum of every series at each x label."""
+        return [sum(s.values[i] or 0.0 for s in self.series) for i in range(len(self.labels))]
+
+
+def _label(value: Any) -> Any:
+    if not isinstance(value, str) and bool(pd.isna(value)):
+        return ""
+    return plain(value) if isinstance(value, str) else value
+
+
+def _numbers(values: Any) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in values]
+
+
+def _split_counts(frame: pd.DataFrame, x: str, by: str) -> ChartData:
+    """Rows per (x, by) pair: one series per value of ``by``, most frequent first."""
+    grid = frame.groupby([x, by], sort=True, dropna=False).size().unstack(fill_value=0)
+    grid = grid.head(MAX_POINTS)
+    totals = grid.sum(axis=0)
+    order = sorted(grid.columns, key=lambda c: (-float(totals[c]), str(c)))
+    if len(order) > MAX_SPLIT_SERIES:
+        kept, rest = order[: MAX_SPLIT_SERIES - 1], order[MAX_SPLIT_SERIES - 1 :]
+        grid = grid[kept].assign(other=grid[rest].sum(axis=1))
+        order = [*kept, "other"]
+    series = [Series(str(_label(column)), _numbers(grid[column])) for column in order]
+    labels = [_label(value) for value in grid.index.tolist()]
+    return ChartData(x, labels, series, split_by=by, counted=True)
+
+
+def chart_data(ref: Mapping[str, Any], frame: pd.DataFrame) -> ChartData:
+    """Compute what a chart reference shows from its uploaded table."""
+    x, aggregate = ref["x"], ref.get("aggregate", "none")
+    ys = list(dict.fromkeys(ref.get("y") or []))
     if aggregate == "count":
-        return frame.groupby(x, sort=True, dropna=False).size().rename(COUNT).reset_index()
+        if ys:
+            return _split_counts(frame, x, ys[0])
+        counts = frame.groupby(x, sort=True, dropna=False).size().head(MAX_POINTS)
+        labels = [_label(value) for value in counts.index.tolist()]
+        return ChartData(x, labels, [Series(COUNT, _numbers(counts))], counted=True)
     data = frame[[x, *ys]].copy()
     for column in ys:
         data[column] = pd.to_numeric(data[column], errors="coerce")
     if aggregate in ("sum", "mean"):
         data = data.groupby(x, sort=True, dropna=False)[ys].agg(aggregate).reset_index()
-    return data.head(MAX_POINTS)
+        if aggregate == "mean":
+            data[ys] = data[ys].round(2)
+    data = data.head(MAX_POINTS)
+    labels = [_label(value) for value in data[x].tolist()]
+    return ChartData(x, labels, [Series(plain(c), _numbers(data[c])) for c in ys])
 
 
-def build_figure(ref: Mapping[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
-    """Return a plotly figure (as a JSON-ready dict) for a chart reference."""
-    data = _frame_for_chart(ref, frame)
-    x = ref["x"]
-    ys = [COUNT] if ref.get("aggregate") == "count" else list(ref["y"])
+def build_figure(ref: Mapping[str, Any], data: ChartData) -> dict[str, Any]:
+    """Return the plotly figure (a JSON-ready dict) of a chart reference's computed data."""
     figure = go.Figure()
-    xs = [plain(value) if isinstance(value, str) else value for value in data[x].tolist()]
-    for column in ys:
-        values = [None if pd.isna(v) else float(v) for v in data[column].tolist()]
-        name = "count" if column == COUNT else plain(column)
+    for series in data.series:
         if ref["kind"] == "bar":
-            figure.add_trace(go.Bar(x=xs, y=values, name=name))
+            figure.add_trace(go.Bar(x=data.labels, y=series.values, name=series.name))
         else:
             mode = "markers" if ref["kind"] == "scatter" else "lines+markers"
-            figure.add_trace(go.Scatter(x=xs, y=values, name=name, mode=mode))
+            figure.add_trace(
+                go.Scatter(x=data.labels, y=series.values, name=series.name, mode=mode)
+            )
     figure.update_layout(
         title={"text": plain(ref.get("title", ""))},
         margin={"l": 50, "r": 20, "t": 50, "b": 50},
         height=360,
         legend={"orientation": "h", "y": -0.25},
-        xaxis={"title": {"text": plain(x)}},
+        xaxis={"title": {"text": plain(data.x)}},
         template="plotly_white",
     )
+    if data.counted:
+        figure.update_layout(yaxis={"title": {"text": COUNT}})
+    if data.split_by:
+        figure.update_layout(barmode="stack", legend={"title": {"text": plain(data.split_by)}})
     result: dict[str, Any] = json.loads(figure.to_json())
     return result
+
+
+def chart_table(ref: Mapping[str, Any], data: ChartData) -> TableView:
+    """Return the numbers behind a chart as a table: a row per x label, a column per series.
+
+    Split counts get a total column and every count a total row, so the reader can check the
+    sums against the file.
+    """
+    columns = [data.x, *(s.name for s in data.series)]
+    split = data.split_by is not None
+    if split:
+        columns.append(TOTAL)
+    rows = []
+    for i, label in enumerate(data.labels):
+        row = [_cell(label), *(_cell(s.values[i]) for s in data.series)]
+        rows.append([*row, _cell(data.totals[i])] if split else row)
+    if data.counted and rows:
+        sums = [sum(v or 0.0 for v in s.values) for s in data.series]
+        rows.append([TOTAL, *(_cell(v) for v in sums), *([_cell(sum(sums))] if split else [])])
+    return TableView(
+        title=str(ref.get("title", "")),
+        source=str(ref["source"]),
+        columns=columns,
+        rows=rows[:MAX_TABLE_ROWS],
+        total_rows=len(rows),
+    )
 
 
 def _cell(value: Any) -> str:

@@ -1,4 +1,5 @@
-"""The ``sitewright`` command: run, db upgrade, token create, audit verify, demo, sweep."""
+"""The ``sitewright`` command: run, db upgrade, token create, audit verify, templates check,
+demo, sweep."""
 
 from __future__ import annotations
 
@@ -102,6 +103,34 @@ def audit_verify() -> None:
         return
     click.echo(report.message(), err=True)
     raise SystemExit(1)
+
+
+templates_group = click.Group("templates", help="Vetted site templates.")
+
+
+@templates_group.command("check")
+@click.argument("folders", nargs=-1, required=True, type=click.Path(path_type=Path))
+def templates_check(folders: tuple[Path, ...]) -> None:
+    """Check template folders against the contract; exit 1 if any has a problem.
+
+    Prints "ok" per good folder, else each problem with its file and place (JSON Pointer,
+    key or line). Needs no database: run it before copying a folder into site_templates/.
+    """
+    from app.template_check import check_template
+
+    failed = 0
+    for folder in folders:
+        problems = check_template(folder)
+        if not problems:
+            click.echo(f"{folder}: ok")
+            continue
+        failed += 1
+        click.echo(f"{folder}: {len(problems)} problem{'s' if len(problems) != 1 else ''}")
+        for problem in problems:
+            click.echo(f"  {problem}")
+    if failed:
+        click.echo(f"{failed} of {len(folders)} template folders have problems.")
+        raise SystemExit(1)
 
 
 @click.command("demo")
@@ -246,13 +275,13 @@ cli = SitewrightGroup(
     load_dotenv=False,
     help="Sitewright: prompt plus files become a governed internal site.",
 )
-for item in (db_group, token_group, audit_group, demo, sweep, run):
+for item in (db_group, token_group, audit_group, templates_group, demo, sweep, run):
     cli.add_command(item)
 
 
 def init_app(app: Flask) -> None:
     """Let ``flask --app app`` find the same commands."""
-    for item in (db_group, token_group, audit_group, demo, sweep):
+    for item in (db_group, token_group, audit_group, templates_group, demo, sweep):
         app.cli.add_command(item)
 
 

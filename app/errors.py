@@ -59,3 +59,7 @@ class SwitchedOff(Unavailable):
     """An admin switched the feature off for the workspace."""
 
     code = "switched_off"
+
+
+class ComputeError(InvalidContent):
+    """A template's own computation refuses the content, e.g. two formula engines disagree."""

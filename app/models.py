@@ -23,6 +23,9 @@ from sqlalchemy import (
 from sqlalchemy import false as sa_false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+# What a site's data categories (and a template's usual ones) may hold: PRODUCT.md §3.
+DATA_CATEGORIES = ("customer", "finance", "legal", "security", "employee")
+
 
 def utcnow() -> dt.datetime:
     """Return the current time in UTC, without tzinfo (stored as UTC everywhere)."""
@@ -147,6 +150,9 @@ class Site(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     department: Mapped[str] = mapped_column(String(100), default="")
     template: Mapped[str] = mapped_column(String(50), index=True)
+    # How Sitewright chose the template when the builder left it open (None: the builder chose):
+    # {"by": "rules" or "model", "title", "reason", "model", "ask_model": the job asks a model}.
+    template_choice: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     purpose: Mapped[str] = mapped_column(Text, default="")
     expires_on: Mapped[dt.date] = mapped_column(Date, index=True)
     data_source_note: Mapped[str] = mapped_column(Text, default="")

@@ -2,12 +2,21 @@
 
 Everything the model wrote reaches the page escaped (Jinja2 autoescape) or, for Markdown fields,
 rendered and then sanitised with an allow-list. Charts are JSON data drawn by a static script.
+
+Page templates get, besides the content: ``chart(ref)`` and ``chart_numbers(ref)`` (a chart
+reference's figure and the table of its numbers), ``table(ref)`` and ``table_view(ref)`` (a table
+reference as markup, or its rows for a layout of the template's own), ``timeline(items, path,
+title, marks)`` (a figure of dated content items), ``today`` (the date the page is rendered,
+which overdue marks and countdowns are computed against) and the filters ``md``, ``as_date``
+and ``long_date``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,12 +27,26 @@ import pandas as pd
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
-from app.charts import TableView, build_figure, build_table, plain
+from app.chart_text import describe_figure
+from app.charts import (
+    ChartData,
+    TableView,
+    build_figure,
+    build_table,
+    chart_data,
+    chart_table,
+    plain,
+)
+from app.compute import template_compute
+from app.dates import long_date, parse_day, utc_today
+from app.site_assets import asset_url
 from app.site_template import SiteTemplate
+from app.timeline import build_timeline, summary
 from app.validation import iter_data_refs
 
 FRAME_DIR = Path(__file__).parent / "templates" / "site"
 BANNER_SLOT = "<!--sitewright:banners-->"
+STATUS_SLOT = "<!--sitewright:status-->"  # the status badge, filled per request like banners
 
 ALLOWED_TAGS = {
     "p",
@@ -91,7 +114,8 @@ class PageContext:
 class SiteRenderer:
     """Renders site pages; one per application, templates cached by Jinja2."""
 
-    def __init__(self, templates_root: Path) -> None:
+    def __init__(self, templates_root: Path, today: Callable[[], dt.date] = utc_today) -> None:
+        self.today = today  # the clock pages are rendered against (a fixed one in tests)
         self.env = Environment(
             loader=ChoiceLoader(
                 [FileSystemLoader(str(FRAME_DIR)), FileSystemLoader(str(templates_root))]
@@ -102,6 +126,10 @@ class SiteRenderer:
             lstrip_blocks=True,
         )
         self.env.filters["md"] = render_markdown
+        self.env.filters["as_date"] = parse_day
+        self.env.filters["long_date"] = long_date
+        self.env.globals["asset"] = asset_url
+        self.env.globals["status_slot"] = Markup(STATUS_SLOT)  # noqa: S704 - a constant comment
 
     def render(
         self,
@@ -109,31 +137,86 @@ class SiteRenderer:
         content: Mapping[str, Any],
         context: PageContext,
         tables: Mapping[str, pd.DataFrame],
+        files: Mapping[str, bytes] | None = None,
     ) -> str:
-        """Return the full HTML page for one version of a site."""
-        figures: dict[int, tuple[str, dict[str, Any]]] = {}
+        """Return the full HTML page for one version of a site.
+
+        A template registered in :mod:`app.compute` also gets ``computed``: what its computation
+        derived from ``tables`` and ``files`` (uploaded workbooks by name).
+
+        :raise ComputeError: the template's computation refuses the content.
+        """
+        today = self.today()
+        charts: dict[int, tuple[str, ChartData]] = {}
         table_views: dict[int, TableView] = {}
         for kind, pointer, ref in iter_data_refs(content, template.data_refs):
             frame = tables[ref["source"]]
             if kind == "chart":
-                figures[id(ref)] = (pointer, build_figure(ref, frame))
+                charts[id(ref)] = (pointer, chart_data(ref, frame))
             else:
                 table_views[id(ref)] = build_table(ref, frame)
+        drawn: list[str] = []  # the figures placed so far; the frame loads plotly if any
+        placed_tables: list[str] = []  # ids of the table regions placed so far
 
-        def chart(ref: Mapping[str, Any]) -> Markup:
-            pointer, figure = figures[id(ref)]
-            element_id = "fig" + pointer.replace("/", "-")
+        def next_id() -> str:
+            placed_tables.append(f"table-{len(placed_tables) + 1}")
+            return placed_tables[-1]
+
+        def figure(
+            element_id: str, data: dict[str, Any], label: str, description: str = ""
+        ) -> Markup:
+            drawn.append(element_id)
+            # site.js lays its own template over every figure (colours from the stylesheet,
+            # light or dark): plotly's would only add kilobytes to each chart.
+            data.get("layout", {}).pop("template", None)
+            described = f' aria-describedby="{element_id}-text"' if description else ""
+            text = (
+                f'<p class="visually-hidden" id="{element_id}-text">'
+                f"{Markup.escape(description)}</p>"
+                if description
+                else ""
+            )
             return Markup(  # noqa: S704 - ids come from our own pointers; data is JSON-escaped
                 f'<script type="application/json" id="{element_id}">'
-                f"{_json_for_script(figure)}</script>"
+                f"{_json_for_script(data)}</script>"
                 f'<div class="plot" data-figure="{element_id}" role="img" '
-                f'aria-label="{Markup.escape(plain(ref.get("title") or "Chart"))}"></div>'
+                f'aria-label="{Markup.escape(label)}"{described}></div>{text}'
             )
+
+        def chart(ref: Mapping[str, Any]) -> Markup:
+            pointer, data = charts[id(ref)]
+            label = plain(ref.get("title") or "Chart")
+            plotted = build_figure(ref, data)
+            element_id = "fig" + pointer.replace("/", "-")
+            return figure(element_id, plotted, label, describe_figure(plotted))
+
+        def chart_numbers(ref: Mapping[str, Any]) -> Markup:
+            view = chart_table(ref, charts[id(ref)][1])
+            html = self.env.get_template("_table.html.j2").render(table=view, table_id=next_id())
+            return Markup(html)  # noqa: S704 - rendered by an autoescaping template
 
         def table(ref: Mapping[str, Any]) -> Markup:
             view = table_views[id(ref)]
-            html = self.env.get_template("_table.html.j2").render(table=view)
+            html = self.env.get_template("_table.html.j2").render(table=view, table_id=next_id())
             return Markup(html)  # noqa: S704 - rendered by an autoescaping template
+
+        def table_view(ref: Mapping[str, Any]) -> TableView:
+            return table_views[id(ref)]
+
+        def timeline(
+            items: Sequence[Mapping[str, Any]],
+            path: str,
+            title: str = "",
+            marks: Sequence[tuple[str, Any]] = (),
+        ) -> Markup:
+            data = build_timeline(items, today=today, title=title, marks=marks)
+            element_id = "timeline" + re.sub(r"[^A-Za-z0-9_]+", "-", path)
+            return figure(element_id, data, plain(title or "Timeline") + ". " + summary(items))
+
+        computation = template_compute(template.name)
+        computed = computation.compute(content, tables, files or {}) if computation else {}
+        if computed.get("has_charts"):
+            drawn.append("computed")  # figures of the template's own, drawn by its own script
 
         page = self.env.get_template(f"{template.name}/page.html.j2")
         return page.render(
@@ -142,8 +225,14 @@ class SiteRenderer:
             version=context.version,
             sources=context.sources,
             template=template,
+            computed=computed,
+            today=today,
             chart=chart,
+            chart_numbers=chart_numbers,
             table=table,
-            has_charts=bool(figures),
+            table_view=table_view,
+            timeline=timeline,
+            # A list, true once a figure is placed: the frame asks after the content block.
+            has_charts=drawn,
             banner_slot=Markup(BANNER_SLOT),  # noqa: S704 - a constant HTML comment
         )

@@ -8,24 +8,30 @@ Adding a template is adding a folder; :func:`load_registry` finds it.
 from __future__ import annotations
 
 import json
-import re
+import logging
 import tomllib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from app.llm.base import TemplateSpec
+from app.template_layout import layout_problems
+from app.template_rules import Problem, file_problems, manifest_problems, schema_problems
 
-REQUIRED_FILES = ("template.toml", "schema.json", "page.html.j2", "prompt.md", "example.json")
-NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
+log = logging.getLogger(__name__)
 
 CHART_KEYS = frozenset({"title", "source", "kind", "x", "y", "aggregate"})
 TABLE_KEYS = frozenset({"title", "source", "columns", "max_rows"})
 
 
 class TemplateError(ValueError):
-    """A template folder breaks the contract; the message names the folder and the problem."""
+    """A template folder breaks the contract; the message names the folder and every problem."""
+
+    def __init__(self, folder_name: str, problems: Sequence[Problem]) -> None:
+        self.folder_name = folder_name
+        self.problems = list(problems)
+        super().__init__(f"{folder_name}: " + "; ".join(map(str, self.problems)))
 
 
 @dataclass(frozen=True)
@@ -84,71 +90,83 @@ def find_data_refs(schema: dict[str, Any], pointer: str = "") -> Iterator[DataRe
         yield from find_data_refs(items, f"{pointer}/*")
 
 
-def check_strict_schema(schema: dict[str, Any], where: str = "#") -> list[str]:
-    """List the places where a schema leaves the strict structured-output subset."""
-    problems: list[str] = []
-    if "description" not in schema and where != "#":
-        problems.append(f"{where}: every field needs a description (it instructs the model)")
-    types = schema.get("type")
-    type_set = set(types) if isinstance(types, list) else {types}
-    if "object" in type_set:
-        props = schema.get("properties", {})
-        if schema.get("additionalProperties") is not False:
-            problems.append(f"{where}: objects need additionalProperties: false")
-        if sorted(schema.get("required", [])) != sorted(props):
-            problems.append(f"{where}: every property must be required (use null for optional)")
-        for name, sub in props.items():
-            problems.extend(check_strict_schema(sub, f"{where}/{name}"))
-    if "array" in type_set:
-        items = schema.get("items")
-        if not isinstance(items, dict):
-            problems.append(f"{where}: arrays need an items schema")
-        else:
-            problems.extend(check_strict_schema(items, f"{where}/items"))
-    for banned in ("pattern", "$ref", "oneOf", "allOf", "patternProperties"):
-        if banned in schema:
-            problems.append(f"{where}: '{banned}' is not allowed (keep schemas flat and simple)")
-    return problems
+def read_template(folder: Path) -> tuple[SiteTemplate | None, list[Problem]]:
+    """Read a template folder and list what is wrong with it, short of rendering its example.
 
-
-def load_template(folder: Path) -> SiteTemplate:
-    """Load and check one template folder."""
-    missing = [name for name in REQUIRED_FILES if not (folder / name).is_file()]
-    if missing:
-        raise TemplateError(f"{folder.name}: missing {', '.join(missing)}")
-    if not NAME_RE.match(folder.name):
-        raise TemplateError(f"{folder.name}: folder name must be lower_snake_case")
-    try:
-        manifest = tomllib.loads((folder / "template.toml").read_text("utf-8"))
-        schema = json.loads((folder / "schema.json").read_text("utf-8"))
-        example = json.loads((folder / "example.json").read_text("utf-8"))
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise TemplateError(f"{folder.name}: {exc}") from exc
-    for key in ("title", "description", "version"):
-        if not isinstance(manifest.get(key), str):
-            raise TemplateError(f"{folder.name}: template.toml needs a string '{key}'")
-    problems = check_strict_schema(schema)
-    if problems:
-        raise TemplateError(f"{folder.name}: schema.json: " + "; ".join(problems))
-    return SiteTemplate(
+    Returns the template when its files could be read and its schema is sound (even with other
+    problems), so the full check can go on to validate and render the example; see
+    :mod:`app.template_check`.
+    """
+    if not folder.is_dir():
+        return None, [Problem(str(folder), "", "does not exist or is not a folder")]
+    problems = file_problems({path.name for path in folder.iterdir() if path.is_file()})
+    manifest = _read(folder / "template.toml", tomllib.loads, problems)
+    schema = _read(folder / "schema.json", json.loads, problems)
+    example = _read(folder / "example.json", json.loads, problems)
+    page = _read(folder / "page.html.j2", str, problems)
+    guidance = _read(folder / "prompt.md", str, problems)
+    if isinstance(manifest, dict):
+        problems.extend(manifest_problems(manifest, folder.name))
+    if schema is not None:
+        problems.extend(schema_problems(schema))
+    if isinstance(page, str) and isinstance(schema, dict):
+        problems.extend(layout_problems(page, schema))
+    if isinstance(guidance, str) and not guidance.strip():
+        problems.append(Problem("prompt.md", "", "is empty; write the guidance the model reads"))
+    if example is not None and not isinstance(example, dict):
+        problems.append(Problem("example.json", "", "must hold one JSON object: the content"))
+    sound_schema = isinstance(schema, dict) and all(p.file != "schema.json" for p in problems)
+    if not (isinstance(manifest, dict) and sound_schema and isinstance(example, dict)):
+        return None, problems  # the example cannot be checked against a broken schema
+    template = SiteTemplate(
         name=folder.name,
-        title=manifest["title"],
-        description=manifest["description"],
-        version=manifest["version"],
-        categories=tuple(manifest.get("categories", [])),
+        title=str(manifest.get("title", "")),
+        description=str(manifest.get("description", "")),
+        version=str(manifest.get("version", "")),
+        categories=tuple(manifest.get("categories") or ()),
         schema=schema,
-        guidance=(folder / "prompt.md").read_text("utf-8"),
+        guidance=guidance or "",
         example=example,
         folder=folder,
         data_refs=tuple(find_data_refs(schema)),
     )
+    return template, problems
+
+
+def _read(path: Path, parse: Callable[[str], Any], problems: list[Problem]) -> Any:
+    """Return the parsed file, or None (missing: already listed; unreadable: listed here)."""
+    if not path.is_file():
+        return None
+    try:
+        return parse(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        problems.append(Problem(path.name, "", "is not UTF-8 text; save it as UTF-8"))
+    except json.JSONDecodeError as exc:
+        problems.append(Problem(path.name, f"line {exc.lineno}", f"is not valid JSON: {exc.msg}"))
+    except tomllib.TOMLDecodeError as exc:
+        problems.append(Problem(path.name, "", f"is not valid TOML: {exc}"))
+    return None
+
+
+def load_template(folder: Path) -> SiteTemplate:
+    """Load one template folder.
+
+    :raise TemplateError: the folder breaks the contract; it lists every problem found.
+    """
+    template, problems = read_template(folder)
+    if problems or template is None:
+        raise TemplateError(folder.name, problems)
+    return template
 
 
 class TemplateRegistry:
     """The vetted templates by name, in a stable order."""
 
-    def __init__(self, templates: list[SiteTemplate]) -> None:
+    def __init__(
+        self, templates: list[SiteTemplate], skipped: dict[str, list[Problem]] | None = None
+    ) -> None:
         self._by_name = {template.name: template for template in templates}
+        self.skipped = skipped or {}  # broken folders left out at start-up, with their problems
 
     def __iter__(self) -> Iterator[SiteTemplate]:
         return iter(self._by_name.values())
@@ -166,6 +184,31 @@ class TemplateRegistry:
 
 
 def load_registry(root: Path) -> TemplateRegistry:
-    """Load every template folder under ``root``."""
+    """Load every template folder under ``root``; log and leave out the broken ones.
+
+    Leaving a broken folder out, rather than refusing to start, is what an admin wants: pages are
+    rendered once per version, so every site (those made from that template too) is still
+    served, and only new drafts from the broken template are refused with "ask an admin".
+    The log names each problem as ``sitewright templates check`` does, so whoever added or
+    edited the folder can fix it and restart.
+
+    :raise TemplateError: no folder holds a usable template (nothing could be made).
+    """
     folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    return TemplateRegistry([load_template(folder) for folder in folders])
+    templates, skipped = [], {}
+    for folder in folders:
+        template, problems = read_template(folder)
+        if template is not None and not problems:
+            templates.append(template)
+            continue
+        skipped[folder.name] = problems
+        log.error(
+            "template %s is broken and was not loaded (fix it, check it with "
+            "`sitewright templates check %s`, restart):\n  %s",
+            folder.name,
+            folder,
+            "\n  ".join(map(str, problems)),
+        )
+    if not templates:
+        raise TemplateError(root.name, [Problem(str(root), "", "holds no usable template")])
+    return TemplateRegistry(templates, skipped)

@@ -7,6 +7,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from app.compute import template_compute
 from app.site_template import DataRef, SiteTemplate
 
 MAX_ERRORS = 20
@@ -78,6 +79,11 @@ def reference_errors(
             errors.append(
                 f"at {pointer}/y: a chart needs at least one y column unless aggregate is 'count'"
             )
+        if kind == "chart" and ref.get("aggregate") == "count" and len(ref.get("y") or []) > 1:
+            errors.append(
+                f"at {pointer}/y: with aggregate 'count', y is empty or names the one column "
+                "whose values split the counts"
+            )
     return errors[:MAX_ERRORS]
 
 
@@ -90,4 +96,8 @@ def validate_content(
     errors = schema_errors(template, content)
     if errors:
         return errors
-    return reference_errors(template, content, tables)
+    errors = reference_errors(template, content, tables)
+    computation = template_compute(template.name)
+    if computation is not None:
+        errors += computation.check(content, tables)
+    return errors[:MAX_ERRORS]

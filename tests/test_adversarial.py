@@ -133,6 +133,12 @@ def test_model_echoing_markup_and_instructions_changes_nothing(
     spec = registry.get(template)
     assert spec is not None
     poisoned = _poison(spec.schema, example_content(template))
+    if template == "scenario_planner":  # its model and scenario names reference columns
+        poisoned["model"] = example_content(template)["model"]
+        for scenario, kept in zip(
+            poisoned["scenarios"], example_content(template)["scenarios"], strict=True
+        ):
+            scenario["name"] = kept["name"]
     llm_server.default_content = json.dumps(poisoned)
     runner = llm_app.test_cli_runner()
     token = runner.invoke(args=["token", "create", "--email", "b@example.com"]).output.split()[-1]

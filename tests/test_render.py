@@ -80,7 +80,9 @@ def probe(tmp_path: Path) -> SiteTemplate:
     folder = tmp_path / "probe"
     folder.mkdir()
     (folder / "template.toml").write_text(
-        'title = "Probe"\ndescription = "Render probe"\nversion = "1.0"\n', "utf-8"
+        'name = "probe"\ntitle = "Probe"\ndescription = "Render probe"\nversion = "1.0"\n'
+        "categories = []\n",
+        "utf-8",
     )
     (folder / "schema.json").write_text(json.dumps(SCHEMA), "utf-8")
     (folder / "page.html.j2").write_text(PAGE, "utf-8")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from app.ingest import IngestedFile
+    from app.llm.choice import ChoiceRequest
 
 
 @dataclass(frozen=True)
@@ -126,4 +127,8 @@ class Provider(Protocol):
 
     def revise(self, request: RevisionRequest) -> Draft:
         """Ask for a patch (``{"operations": [...]}`` as content); raise :class:`LLMError`."""
+        ...
+
+    def choose(self, request: ChoiceRequest) -> Draft:
+        """Ask which template fits (``{"template", "reason"}`` as content); raise LLMError."""
         ...

@@ -28,7 +28,13 @@ from openai.types.chat import ChatCompletion, ChatCompletionMessageParam
 from openai.types.chat.completion_create_params import ResponseFormat
 
 from app.llm.base import PATCH_SCHEMA, Draft, DraftRequest, LLMError, RevisionRequest
-from app.llm.prompts import build_messages, build_revision_messages, with_schema
+from app.llm.choice import ChoiceRequest, choice_schema
+from app.llm.prompts import (
+    build_choice_messages,
+    build_messages,
+    build_revision_messages,
+    with_schema,
+)
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +82,15 @@ class OpenAIProvider:
     def revise(self, request: RevisionRequest) -> Draft:
         """Ask the model for a JSON Patch to the content; raise :class:`LLMError` if none came."""
         return self._ask(build_revision_messages(request), "json_patch", PATCH_SCHEMA, "revision")
+
+    def choose(self, request: ChoiceRequest) -> Draft:
+        """Ask the model which template fits; raise :class:`LLMError` if no answer came."""
+        return self._ask(
+            build_choice_messages(request),
+            "template_choice",
+            choice_schema(request.names),
+            "choice",
+        )
 
     def _ask(
         self, messages: list[dict[str, str]], name: str, schema: dict[str, Any], what: str

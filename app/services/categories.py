@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 
 from app.errors import BadInput
 from app.ingest import IngestedFile
-from app.models import AuditEvent, Site
+from app.models import DATA_CATEGORIES, AuditEvent, Site
 
-CATEGORIES = ("customer", "finance", "legal", "security", "employee")
+CATEGORIES = DATA_CATEGORIES
 SAMPLED_ROWS = 200
 MAX_REASONS = 3
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -33,9 +34,14 @@ ASSETS: dict[str, tuple[str, Path]] = {
     "/static/vendor/plotly.min.js": ("assets/plotly.min.js", PLOTLY_JS),
     "/static/site.css": ("assets/site.css", STATIC / "site.css"),
     "/static/site.js": ("assets/site.js", STATIC / "site.js"),
+    "/static/scenario_model.js": ("assets/scenario_model.js", STATIC / "scenario_model.js"),
+    "/static/scenario_planner.js": ("assets/scenario_planner.js", STATIC / "scenario_planner.js"),
+    "/static/sortable.js": ("assets/sortable.js", STATIC / "sortable.js"),
     "/static/favicon.svg": ("assets/favicon.svg", STATIC / "favicon.svg"),
 }
 FORMAT = "sitewright-export/1"
+# Pages name their assets with a content digest (app.site_assets); the archive holds one copy.
+VERSIONED = re.compile(r'"(/static/[^"?]+)\?v=[0-9a-f]+"')
 
 
 def page_file(number: int) -> str:
@@ -45,6 +51,7 @@ def page_file(number: int) -> str:
 
 def offline_page(html: str, note: str) -> str:
     """Point a served page at the archive's assets and put an export note in the banner slot."""
+    html = VERSIONED.sub(r'"\1"', html)
     for url, (local, _) in ASSETS.items():
         html = html.replace(f'"{url}"', f'"{local}"')
     banner = f'<p class="banner" role="note">{escape(note)}</p>'

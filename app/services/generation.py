@@ -16,11 +16,11 @@ import pandas as pd
 from sqlalchemy.orm import Session
 
 from app import audit
-from app.errors import OverBudget
+from app.errors import ComputeError, OverBudget
 from app.ingest import IngestedFile, IngestError, ingest, render_digest
 from app.llm import Draft, DraftRequest, LLMError
 from app.models import Job, Site, Source, User, utcnow
-from app.services import Deps, usage, workspace
+from app.services import Deps, template_choice, usage, workspace
 from app.services.content_versions import Provenance, add_version
 from app.site_template import SiteTemplate
 from app.validation import validate_content
@@ -69,9 +69,12 @@ def load_inputs(deps: Deps, session: Session, job: Job) -> Inputs:
     """Read the job's template and files again from the blob store."""
     template = deps.registry.get(job.site.template)
     if template is None:
-        raise GenerationFailed(
-            f"The template {job.site.template!r} is no longer installed; ask an admin."
+        broken = (
+            " is broken (the server log says how)"
+            if job.site.template in deps.registry.skipped
+            else " is no longer installed"
         )
+        raise GenerationFailed(f"The template {job.site.template!r}{broken}; ask an admin.")
     sources = [session.get(Source, source_id) for source_id in job.source_ids]
     present = [source for source in sources if source is not None]
     files = []
@@ -202,9 +205,13 @@ def run_generation(deps: Deps, job_id: str) -> None:
             run_revision(deps, session, job)
         else:
             inputs = load_inputs(deps, session, job)
+            if template_choice.model_should_choose(job):
+                set_step(deps, job.id, template_choice.CHOOSING)
+                chosen = template_choice.choose_with_model(deps, job, inputs.files, inputs.sources)
+                inputs = replace(inputs, template=chosen)
             content, drafts = draft_content(deps, job, inputs)
             save_version(deps, job, inputs, content, drafts)
-    except (GenerationFailed, LLMError, OverBudget) as exc:
+    except (GenerationFailed, LLMError, OverBudget, ComputeError) as exc:
         fail_job(deps, job_id, str(exc))
     except Exception:
         log.exception("job %s failed unexpectedly", job_id)

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
+from app.compute import template_compute
 from app.ingest import ingest
 from app.models import Site, SiteVersion, Source
 from app.render import PageContext
@@ -21,6 +22,15 @@ def version_tables(deps: Deps, sources: Sequence[Source]) -> dict[str, pd.DataFr
         file = ingest(source.filename, deps.blobs.get(source.sha256), deps.ingest_limits)
         tables.update({table.name: table.frame for table in file.tables})
     return tables
+
+
+def version_workbooks(deps: Deps, sources: Sequence[Source]) -> dict[str, bytes]:
+    """Read a version's uploaded workbooks (for templates that evaluate their formulas)."""
+    return {
+        source.filename: deps.blobs.get(source.sha256)
+        for source in sources
+        if source.filename.lower().endswith(".xlsx")
+    }
 
 
 def render_version(
@@ -39,8 +49,9 @@ def render_version(
         raise LookupError(f"template {version.template!r} is not installed")
     if tables is None:
         tables = version_tables(deps, version.sources)
+    files = version_workbooks(deps, version.sources) if template_compute(template.name) else {}
     html = deps.renderer.render(
-        template, version.content, page_context(site, version, version.sources), tables
+        template, version.content, page_context(site, version, version.sources), tables, files
     )
     deps.pages.write(site.id, version.number, html)
 

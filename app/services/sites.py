@@ -19,7 +19,7 @@ from app.auth import identity
 from app.errors import BadInput, Conflict, Forbidden, Gone, NotFound, TooLarge
 from app.ingest import IngestedFile, IngestError, ingest, safe_filename
 from app.models import Grant, Job, Site, SiteVersion, Source, User
-from app.services import Deps, review, sharing, usage, workspace
+from app.services import Deps, review, sharing, template_choice, usage, workspace
 from app.services.categories import CATEGORIES as CATEGORIES  # the new-site form lists them
 from app.services.categories import check_categories, suggest_categories
 
@@ -37,7 +37,7 @@ class Upload:
 
 @dataclass(frozen=True)
 class NewSite:
-    """What a builder asks for: template, prompt, files and the site's metadata."""
+    """What a builder asks for: template ("" lets Sitewright choose), prompt, files, metadata."""
 
     template: str
     prompt: str
@@ -129,12 +129,7 @@ def create_site(
     settings = workspace.settings_for(session, deps.settings)
     workspace.check_may_create(settings, owner.group_names, identity.is_admin(owner, settings))
     usage.check_budget(session, owner, settings)
-    template = deps.registry.get(request.template)
-    if template is None:
-        raise BadInput(
-            f"Unknown template {request.template!r}; choose one of "
-            f"{', '.join(deps.registry.names())}."
-        )
+    template = template_choice.requested_template(deps.registry, request.template)
     name = request.name.strip()
     if not name or len(name) > 200:
         raise BadInput("Give the site a name (at most 200 characters).")
@@ -148,6 +143,8 @@ def create_site(
     check_expiry(expires_on, settings)
     files = read_uploads(deps, uploads)
     suggestions = suggest_categories(files)
+    raw = [upload.data for upload in uploads]  # the rules count a workbook's formulas
+    template, choice = template_choice.choose_if_open(deps, template, prompt, files, raw)
 
     site = Site(
         slug=slugify(name),
@@ -155,6 +152,7 @@ def create_site(
         owner=owner,
         department=request.department.strip()[:100],
         template=template.name,
+        template_choice=choice.as_json() if choice else None,
         purpose=request.purpose.strip(),
         expires_on=expires_on,
         data_source_note=(request.data_source_note.strip() or suggest_source_note(files)),
@@ -197,6 +195,7 @@ def create_site(
             data={
                 "template": template.name,
                 "template_version": template.version,
+                "template_choice": choice.as_json() if choice else None,  # None: the builder's
                 "sources": [{"filename": s.filename, "sha256": s.sha256} for s in sources],
                 "expires_on": expires_on.isoformat(),
                 "categories": site.categories,

@@ -87,6 +87,11 @@
         li.classList.toggle("done", state.status === "succeeded" ||
           (reached && (state.status === "running" || state.status === "failed") && !current && !li.classList.contains("failed")));
       });
+      var choice = document.getElementById("template-choice");
+      if (choice && state.template_choice) {
+        choice.textContent = state.template_choice.message;
+        choice.hidden = false;
+      }
       if (state.status === "queued") { message.textContent = "Waiting to start…"; }
       if (state.status === "running") { message.textContent = "Working: " + state.step + "…"; }
       if (state.status === "succeeded") {

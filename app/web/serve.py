@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-import plotly
-from flask import Blueprint, g, redirect, render_template, send_file, url_for
+from flask import Blueprint, g, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
 from werkzeug.wrappers import Response
 
@@ -15,22 +11,26 @@ from app.auth import current_principal, workspace_settings
 from app.db import get_session
 from app.errors import NotFound, NotSignedIn
 from app.models import Site, User
-from app.render import BANNER_SLOT
+from app.render import BANNER_SLOT, STATUS_SLOT
 from app.services.lifecycle import expiry_notice, restorable_until
 from app.services.review import official_status
 from app.services.sites import get_site_by_slug
 from app.services.wiring import get_deps
+from app.site_assets import IMMUTABLE, PLOTLY_JS, is_current
 from app.web import SITE_CSP
 
 bp = Blueprint("serve", __name__)
 
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 NOT_FOUND = "No such site, or it is not shared with you."
-
-
-@cache
-def _plotly_version() -> str:
-    return str(plotly.__version__)
+# What the header badge says for each state of the version shown: (style, words).
+STATUS_WORDS = {
+    State.PUBLISHED: ("published", "Published"),
+    State.PENDING_REVIEW: ("draft", "Waiting for review"),
+    State.UNPUBLISHED: ("draft", "Unpublished"),
+    State.EXPIRED: ("stale", "Expired"),
+    State.DISABLED: ("stopped", "Disabled"),
+    State.DRAFT: ("draft", "Draft"),
+}
 
 
 def _banner(kind: str, text: str | Markup) -> str:
@@ -56,6 +56,23 @@ def _official_banner(site: Site, number: int) -> str:
         "stale",
         f"No longer confirmed: this version was official from {window}; "
         "ask a reviewer to confirm it again.",
+    )
+
+
+def _status_badge(site: Site, number: int) -> str:
+    """The header's status badge for this version, as of this request."""
+    official = official_status(site)
+    if official is not None and official.version == number:
+        style, words = ("official", "Official") if official.current else ("stale", "Not confirmed")
+    elif site.published_version is None or number > site.published_version:
+        style, words = "draft", "Draft"
+    elif number < site.published_version:
+        style, words = "stale", "Earlier version"
+    else:
+        style, words = STATUS_WORDS.get(state_of(site), ("draft", "Draft"))
+    return (
+        f'<p class="site-status"><span class="visually-hidden">Status: </span>'
+        f'<span class="badge badge-{style}">{escape(words)}</span></p>'
     )
 
 
@@ -145,6 +162,7 @@ def _send_page(site: Site, number: int) -> Response:
     html = deps.pages.read(site.id, number).decode("utf-8")
     deps.views.record(site.id)
     body = html.replace(BANNER_SLOT, _banners(site, number), 1)
+    body = body.replace(STATUS_SLOT, _status_badge(site, number), 1)
     response = Response(body, mimetype="text/html")
     response.headers["Content-Security-Policy"] = SITE_CSP
     response.headers["Cache-Control"] = "private, no-store"
@@ -172,6 +190,14 @@ def _gone(site: Site, who: Principal) -> Response:
         restorable_until=restorable_until(site, workspace_settings()),
     )
     return Response(html, status=410, mimetype="text/html")
+
+
+@bp.after_app_request
+def _cache_site_assets(response: Response) -> Response:
+    """Let browsers keep a site asset for good when the URL names its current digest."""
+    if response.status_code in (200, 304) and is_current(request.path, request.args.get("v")):
+        response.headers["Cache-Control"] = IMMUTABLE
+    return response
 
 
 @bp.after_app_request
@@ -237,11 +263,8 @@ def site_version(slug: str, number: int) -> Response:
 
 @bp.get("/static/vendor/plotly.min.js")
 def plotly_js() -> Response:
-    """Serve plotly.js from the installed plotly package: no CDN at run time."""
-    return send_file(
-        PLOTLY_JS,
-        mimetype="text/javascript",
-        max_age=86400,
-        conditional=True,
-        etag=_plotly_version(),
-    )
+    """Serve plotly.js from the installed plotly package: no CDN at run time.
+
+    Kept a day without ``?v=``; with the current digest, for good (see ``_cache_site_assets``).
+    """
+    return send_file(PLOTLY_JS, mimetype="text/javascript", max_age=86400, conditional=True)

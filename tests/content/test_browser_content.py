@@ -62,6 +62,8 @@ def flow(
     page.click("text=Annotate")
     frame = page.frame_locator("#site-frame")
     frame.locator("[data-path='/risks/1/mitigation']").wait_for()
+    # Annotate mode starts when the frame has loaded (plotly.js too: the milestone timeline).
+    frame.locator("body.sw-annotating").wait_for()
 
     # Click an element in the page: the form is prefilled with its path and quote.
     frame.locator("[data-path='/milestones/1/name']").click()

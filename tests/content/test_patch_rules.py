@@ -20,7 +20,8 @@ from app.services.content_patch import (
 )
 from app.services.content_scope import select_scope
 from app.services.history import content_changes, word_diff
-from app.site_template import SiteTemplate, check_strict_schema, load_registry
+from app.site_template import SiteTemplate, load_registry
+from app.template_rules import schema_problems
 from tests.conftest import REPO
 from tests.factories import example_content
 
@@ -33,7 +34,7 @@ def launch_hub() -> SiteTemplate:
 
 
 def test_patch_contract_is_strict_structured_output_friendly() -> None:
-    assert check_strict_schema(PATCH_SCHEMA) == []
+    assert schema_problems(PATCH_SCHEMA) == []
 
 
 @pytest.mark.parametrize(

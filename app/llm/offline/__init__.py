@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 from jsonschema import Draft202012Validator
 
 from app.llm.base import Draft, DraftRequest, LLMError, RevisionRequest, TemplateSpec
+from app.llm.choice import ChoiceRequest
+from app.llm.offline.choose import choose_by_rules
 from app.llm.offline.fill import fill_schema
 
 if TYPE_CHECKING:
@@ -65,6 +67,12 @@ class OfflineDrafter:
     def revise(self, request: RevisionRequest) -> Draft:
         """Refuse: wording changes need a model (revisions with new files re-draft instead)."""
         raise LLMError(NEEDS_MODEL, retryable=False)
+
+    def choose(self, request: ChoiceRequest) -> Draft:
+        """Choose a template by rules (see :mod:`app.llm.offline.choose`); never raises."""
+        name, reason = choose_by_rules(request)
+        content = {"template": name, "reason": reason}
+        return Draft(content, json.dumps(content), self.model, 0, 0, offline=True)
 
     def draft_content(
         self, template: TemplateSpec, prompt: str, files: Sequence[IngestedFile]

@@ -105,10 +105,13 @@ class _Draft:
             found = self.refs.get(path)
             return found[0] if found else empty(schema)
         if has_type(schema, "object"):
-            return {
+            value = {
                 name: self._value(sub, path + (name,))
                 for name, sub in schema.get("properties", {}).items()
             }
+            if is_nullable(schema) and NOT_FOUND in value.values():
+                return None  # a nullable object is null when a text it needs was not found
+            return value
         if has_type(schema, "array"):
             return bounded(self._items(schema, path), schema, path[-1] if path else "items")
         if "enum" in schema:

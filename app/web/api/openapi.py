@@ -80,6 +80,7 @@ def openapi_document() -> dict[str, Any]:
                 "owner_name": {"type": "string"},
                 "department": {"type": "string"},
                 "template": {"type": "string"},
+                "template_choice": ref("TemplateChoice"),
                 "status": {"type": "string", "enum": ["draft", "published", "unpublished"]},
                 "state": {
                     "type": "string",
@@ -113,6 +114,20 @@ def openapi_document() -> dict[str, Any]:
                 "updated_at": {"type": "string", "format": "date-time"},
             },
         },
+        "TemplateChoice": {
+            "type": ["object", "null"],
+            "description": "How Sitewright chose the template the builder left open; null when "
+            "the builder chose it.",
+            "properties": {
+                "by": {"type": "string", "enum": ["rules", "model"]},
+                "template": {"type": "string"},
+                "title": {"type": "string"},
+                "reason": {"type": "string"},
+                "model": {"type": ["string", "null"]},
+                "pending": {"type": "boolean", "description": "The job is still asking a model."},
+                "message": {"type": "string"},
+            },
+        },
         "Job": {
             "type": "object",
             "properties": {
@@ -123,6 +138,7 @@ def openapi_document() -> dict[str, Any]:
                 "site_id": {"type": "integer"},
                 "version": nullable_int,
                 "attempts": {"type": "integer"},
+                "template_choice": ref("TemplateChoice"),
             },
         },
         "Version": {
@@ -161,9 +177,13 @@ def openapi_document() -> dict[str, Any]:
     }
     new_site = {
         "type": "object",
-        "required": ["template", "name"],
+        "required": ["name"],
         "properties": {
-            "template": {"type": "string"},
+            "template": {
+                "type": "string",
+                "description": "A template name from /templates; empty or left out: Sitewright "
+                "chooses (see template_choice on the site and the job).",
+            },
             "prompt": {"type": "string"},
             "name": {"type": "string"},
             "department": {"type": "string"},

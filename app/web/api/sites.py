@@ -18,6 +18,7 @@ from app.services.content_versions import provenance
 from app.services.lifecycle import restorable_until
 from app.services.review import official_json
 from app.services.sharing import sharing_json
+from app.services.template_choice import choice_json
 from app.services.wiring import get_deps
 from app.web.api import bp, json_body
 from app.web.api.openapi import openapi_document
@@ -36,6 +37,7 @@ def site_json(site: Site) -> dict[str, Any]:
         "owner_name": site.owner.name,
         "department": site.department,
         "template": site.template,
+        "template_choice": choice_json(site),  # None: the builder chose the template
         "status": site.status,
         "audience": site.audience,
         "categories": site.categories,
@@ -113,7 +115,10 @@ def templates() -> Response:
 
 @bp.post("/sites")
 def create_site() -> tuple[Response, int]:
-    """Create a site from a template, a prompt and files; generation runs as a job."""
+    """Create a site from a template (empty: Sitewright chooses), a prompt and files.
+
+    Generation runs as a job.
+    """
     user = require_user()
     form = request.form
     new = site_service.NewSite(

@@ -27,6 +27,7 @@ from app.models import ApiToken, Job, Site, SiteVersion, utcnow
 from app.services import notices, sharing, workspace
 from app.services import sites as site_service
 from app.services.generation import STEPS
+from app.services.template_choice import CHOOSING, choice_json
 from app.services.wiring import get_deps
 from app.web.ui import bp
 from app.web.ui.governance import governance_context, index_context
@@ -210,6 +211,7 @@ def site_detail(site_id: int) -> str:
     return render_template(
         "ui/site.html",
         site=site,
+        template_choice=choice_json(site),
         versions=versions,
         jobs=jobs,
         audiences=site_service.AUDIENCES,
@@ -265,7 +267,17 @@ def job_state(job: Job) -> dict[str, Any]:
         "site_id": job.site_id,
         "version": job.version,
         "attempts": job.attempts,
+        # How Sitewright chose the template the builder left open (first generation only).
+        "template_choice": choice_json(job.site) if job.kind == "generate" else None,
     }
+
+
+def job_steps(job: Job) -> tuple[str, ...]:
+    """Return the steps the progress page lists; a model choosing the template adds one."""
+    choice = choice_json(job.site) if job.kind == "generate" else None
+    if choice and (choice["pending"] or choice["by"] == "model"):
+        return (STEPS[0], CHOOSING, *STEPS[1:])
+    return STEPS
 
 
 @bp.get("/sites/<int:site_id>/jobs/<job_id>")
@@ -274,7 +286,7 @@ def job_progress(site_id: int, job_id: str) -> str:
     """Show the steps of a generation; the page polls for updates and survives reloads."""
     job = _job(site_id, job_id)
     return render_template(
-        "ui/progress.html", job=job, site=job.site, steps=STEPS, state=job_state(job)
+        "ui/progress.html", job=job, site=job.site, steps=job_steps(job), state=job_state(job)
     )
 
 
