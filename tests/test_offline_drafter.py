@@ -209,8 +209,23 @@ def test_scenario_planner(samples: Path) -> None:
     content = draft(spec, files)
     assert [s["name"] for s in content["scenarios"]] == ["Base", "Optimistic", "Pessimistic"]
     assert [s["is_base"] for s in content["scenarios"]] == [True, False, False]
-    # Where the model lives is the AI model's call (app/scenario checks it): rules leave it out.
-    assert content["model"] is None
+    assert content["model"] == {
+        "assumptions_source": "model.xlsx#Assumptions",
+        "label_column": "Assumption",
+        "unit_column": "Unit",
+        "source_column": "Source",
+        "projection_source": "model.xlsx#Projection",
+        "period_column": "Month",
+        "scenario_column": "Scenario",
+        "output_columns": ["Customers", "Revenue", "Gross profit", "Operating result"],
+        "drivers": None,
+        "horizon_periods": None,
+        "primary_output": "Operating result",
+    }
+    assert content["horizon"] == "12 months"
+    pessimistic = content["scenarios"][2]["description"]
+    assert pessimistic.startswith("Lower monthly new customers, higher monthly churn")
+    assert content["method"].startswith("To fill in: how the model works")
     history = content["history_charts"]
     assert history and {c["source"] for c in history} == {"history.csv"}
     assert any(c["y"] == ["revenue_usd"] for c in history)

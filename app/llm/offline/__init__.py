@@ -13,10 +13,14 @@ by template names, so a new template folder works too:
 * Uploaded tables become chart and table references (time-like x with numeric y, counts per
   category) and, when their columns match an array's item properties, the array's items
   (``tables``).
+* A field shaped like a scenario model reference names the assumptions table, the projection
+  sheet or the driver model, and the outputs, from the tables' names and shapes (``scenarios``);
+  the server then computes every number from it.
 
 Text from files is copied as plain text (escaping happens at render). The answer always
 validates against the schema: nullable fields are null when nothing fits, and filler items say
-honestly that nothing was found, only where ``minItems`` demands one (``values``).
+honestly that nothing was found, only where ``minItems`` demands one; prose only a model or the
+owner can write gets a "To fill in:" prompt saying what the field asks for (``values``).
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from app.llm.offline.lists import assign_lists, list_items
+from app.llm.offline.scenarios import ScenarioModel, draft_model, is_model_slot
 from app.llm.offline.schema import (
     MAIN_NAMES,
+    ItemShape,
     Path,
     fields,
     has_type,
@@ -19,7 +21,16 @@ from app.llm.offline.schema import (
 )
 from app.llm.offline.tables import TableInfo, assign_refs, profile, text_sheet
 from app.llm.offline.text import Doc, parse_text, people, split_label
-from app.llm.offline.values import NOT_FOUND, bounded, default_enum, empty
+from app.llm.offline.values import (
+    NOT_FOUND,
+    bounded,
+    complete_item,
+    default_enum,
+    empty,
+    fill_in,
+    is_placeholder,
+    is_prose,
+)
 from app.llm.offline.words import (
     DASHES,
     DATE,
@@ -80,6 +91,9 @@ class _Draft:
         self.fields = fields(schema)
         self.refs = assign_refs(self.fields, self.tables)
         self.lists = assign_lists(self.fields, self.blocks, self.tables, self.refs)
+        slot = next(((p, s) for p, s in self.fields if is_model_slot(s)), None)
+        self.model_path = slot[0] if slot else None
+        self.model: ScenarioModel | None = draft_model(slot[1], self.tables) if slot else None
 
     def _read(self, upload: IngestedFile) -> None:
         if upload.text:
@@ -101,6 +115,8 @@ class _Draft:
         return value if isinstance(value, dict) else {}
 
     def _value(self, schema: dict[str, Any], path: Path) -> Any:
+        if path == self.model_path:
+            return self.model.ref if self.model else empty(schema)
         if ref_kind(schema):
             found = self.refs.get(path)
             return found[0] if found else empty(schema)
@@ -109,7 +125,7 @@ class _Draft:
                 name: self._value(sub, path + (name,))
                 for name, sub in schema.get("properties", {}).items()
             }
-            if is_nullable(schema) and NOT_FOUND in value.values():
+            if is_nullable(schema) and any(is_placeholder(v) for v in value.values()):
                 return None  # a nullable object is null when a text it needs was not found
             return value
         if has_type(schema, "array"):
@@ -124,10 +140,25 @@ class _Draft:
         items = schema.get("items")
         if isinstance(items, dict) and ref_kind(items):
             return list(self.refs.get(path, []))
+        if self.model and tokens(path[-1]) == {"scena"} and has_type(items or {}, "object"):
+            return self._scenarios(ItemShape.of(items or {}), self.model)
         source = self.lists.get(path)
         if source is None:
             return []
         return list_items(source, path, schema, self.blocks, self.people)
+
+    def _scenarios(self, shape: ItemShape, model: ScenarioModel) -> list[dict[str, Any]]:
+        """The model's scenarios, base first, each named exactly like its column."""
+        main = shape.main or "name"
+        others = [p for p in shape.notes if p != main]
+        return [
+            complete_item(
+                shape,
+                {main: name, **({others[0]: model.descriptions.get(name)} if others else {})},
+                "base" if index == 0 else "",
+            )
+            for index, name in enumerate(model.scenarios)
+        ]
 
     # titles and free text
 
@@ -160,8 +191,12 @@ class _Draft:
         spec = FieldWords.of(name, schema)
         markdown = "markdown" in str(schema.get("description", "")).lower()
         value = self._find_text(name, path, spec, schema)
+        if value is None and self.model and spec.name_tokens == {"horiz"}:
+            value = self.model.horizon
         if value is None:
-            return None if is_nullable(schema) else NOT_FOUND
+            if is_nullable(schema):
+                return None
+            return fill_in(schema) if is_prose(schema) else NOT_FOUND
         return _markdown_literal(value) if markdown else value
 
     def _find_text(

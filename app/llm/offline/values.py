@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,9 @@ from app.llm.offline.schema import ItemShape, has_type, is_nullable, ref_kind
 from app.llm.offline.words import clean, has_word, lower_words, tokens
 
 NOT_FOUND = "Not found in the uploaded files."
+FILL_IN = "To fill in:"
+_PROSE = re.compile(r"\bmarkdown\b|\bsentences?\b", re.IGNORECASE)
+_MARKDOWN_PREFIX = re.compile(r"^(?:[^:]{0,40}\bin )?markdown:\s*", re.IGNORECASE)
 
 _ENUM_DEFAULTS = ("unknown", "not assessed", "not started", "medium", "none", "other")
 _ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -25,6 +29,24 @@ _ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
     "accountable": ("owner", "accountable"),
     "responsible": ("lead", "responsible"),
 }
+
+
+def is_prose(schema: dict[str, Any]) -> bool:
+    """Say whether a text field asks for prose (sentences, Markdown) rather than a fact."""
+    return bool(_PROSE.search(str(schema.get("description", ""))))
+
+
+def fill_in(schema: dict[str, Any]) -> str:
+    """A prompt for prose only a model or the owner can write: what the field asks for."""
+    description = _MARKDOWN_PREFIX.sub("", str(schema.get("description", "")).strip())
+    asked = re.split(r"\s*\(|(?<=[a-z])[.;:]\s", description, maxsplit=1)[0].strip(" .")
+    asked = asked[:1].lower() + asked[1:]
+    return f"{FILL_IN} {asked or 'this part'}. No AI model is configured, so write it by hand."
+
+
+def is_placeholder(value: Any) -> bool:
+    """Say whether a drafted value only says that nothing was found or what to fill in."""
+    return isinstance(value, str) and (value == NOT_FOUND or value.startswith(FILL_IN))
 
 
 def default_enum(values: Sequence[Any]) -> Any:
