@@ -25,10 +25,13 @@ ALL_DRAWN = """() => [...document.querySelectorAll('.plot')].every(
     p => p.dataset.drawn === 'true' && p.querySelector('svg.main-svg'))"""
 HEADING_LEVELS = """() => [...document.querySelectorAll('h1, h2, h3, h4, h5, h6')].map(
     h => [Number(h.tagName[1]), h.textContent.trim()])"""
+# aria-describedby is a list of ids: the description is their text, in order.
 CHARTS = """() => [...document.querySelectorAll('.plot')].map(p => {
-    const described = document.getElementById(p.getAttribute('aria-describedby') || '');
+    const ids = (p.getAttribute('aria-describedby') || '').split(/\\s+/).filter(Boolean);
+    const description = ids.map(id => document.getElementById(id))
+        .filter(Boolean).map(el => el.textContent.trim()).join(' ').trim();
     return {role: p.getAttribute('role'), name: (p.getAttribute('aria-label') || '').trim(),
-            description: described ? described.textContent.trim() : ''};
+            description};
 })"""
 
 
