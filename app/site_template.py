@@ -56,6 +56,9 @@ class SiteTemplate:
     example: dict[str, Any]
     folder: Path
     data_refs: tuple[DataRef, ...] = field(default=())
+    # True when the page counts days from the day it is rendered (countdowns, "overdue"): the
+    # sweep renders its published page again each day.
+    dated: bool = False
 
     @property
     def spec(self) -> TemplateSpec:
@@ -129,6 +132,7 @@ def read_template(folder: Path) -> tuple[SiteTemplate | None, list[Problem]]:
         example=example,
         folder=folder,
         data_refs=tuple(find_data_refs(schema)),
+        dated=manifest.get("dated") is True,
     )
     return template, problems
 

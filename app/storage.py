@@ -5,6 +5,7 @@ Both stores have a small interface so an object-storage backend can implement it
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import re
@@ -87,6 +88,14 @@ class PageStore:
     def exists(self, site_id: int, number: int) -> bool:
         """Say whether a version's page has been rendered."""
         return self._path(site_id, number).exists()
+
+    def rendered_on(self, site_id: int, number: int) -> dt.date | None:
+        """Return the day (UTC) a version's page was last written, or None if it was not."""
+        try:
+            stamp = self._path(site_id, number).stat().st_mtime
+        except FileNotFoundError:
+            return None
+        return dt.datetime.fromtimestamp(stamp, dt.UTC).date()
 
     def delete_site(self, site_id: int) -> int:
         """Remove every rendered page of a site; return how many pages there were."""

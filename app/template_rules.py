@@ -30,7 +30,7 @@ from app.models import DATA_CATEGORIES
 
 REQUIRED_FILES = ("template.toml", "schema.json", "page.html.j2", "prompt.md", "example.json")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{1,40}$")
-MANIFEST_KEYS = ("name", "title", "description", "version", "categories")
+MANIFEST_KEYS = ("name", "title", "description", "version", "categories", "dated")
 
 KEYWORDS = frozenset(
     {
@@ -126,6 +126,8 @@ def manifest_problems(manifest: Mapping[str, Any], folder_name: str) -> list[Pro
                 "categories",
                 f"unknown {', '.join(map(repr, unknown))}; use {', '.join(DATA_CATEGORIES)}",
             )
+    if not isinstance(manifest.get("dated", False), bool):
+        problem("dated", "needs true or false (true: the page counts days from today)")
     for key in sorted(set(manifest) - set(MANIFEST_KEYS)):
         problem(key, f"is not a known key ({', '.join(MANIFEST_KEYS)}); remove it")
     return problems

@@ -28,8 +28,10 @@ from app import audit
 from app.models import Site, SiteVersion, Source, utcnow
 from app.services import Deps, notices, workspace
 from app.services.lifecycle import latest_expiry
+from app.services.sweep_refresh import refresh_dated, refreshable
 from app.services.sweep_rules import (
     Rules,
+    SweptSite,
     disableable,
     expirable,
     purgeable,
@@ -39,17 +41,6 @@ from app.services.sweep_rules import (
 
 log = logging.getLogger(__name__)
 NAMES_SHOWN = 10  # sites named per report line; the rest are counted
-
-
-@dataclass(frozen=True)
-class SweptSite:
-    """A site the sweep acted on (a purged one lives on only here and in the audit log)."""
-
-    id: int
-    name: str
-
-    def __str__(self) -> str:
-        return f"{self.name} (#{self.id})"
 
 
 @dataclass
@@ -62,6 +53,7 @@ class SweepReport:
     warnings_cleared: list[SweptSite] = field(default_factory=list)
     disabled: list[SweptSite] = field(default_factory=list)
     purged: list[SweptSite] = field(default_factory=list)
+    refreshed: list[SweptSite] = field(default_factory=list)  # dated pages rendered again
     files_deleted: int = 0
     files_kept: int = 0  # uploads of purged sites that other sites still use
     failed: list[str] = field(default_factory=list)
@@ -76,6 +68,7 @@ class SweepReport:
                 self.warnings_cleared,
                 self.disabled,
                 self.purged,
+                self.refreshed,
                 self.failed,
             )
         )
@@ -101,6 +94,11 @@ class SweepReport:
                 f"Purged {_count(self.purged, 'deleted site')}: {_names(self.purged)}; "
                 f"removed {self.files_deleted} uploaded files, kept {self.files_kept} that "
                 "other sites use."
+            )
+        if self.refreshed:
+            lines.append(
+                f"Rendered {_count(self.refreshed, 'dated page')} again for today: "
+                f"{_names(self.refreshed)}."
             )
         lines.extend(self.failed)
         return lines or ["Nothing to do."]
@@ -361,7 +359,7 @@ def _act(
 def sweep(
     deps: Deps, now: dt.datetime | None = None, stop: threading.Event | None = None
 ) -> SweepReport:
-    """Expire, warn idle, disable idle and purge deleted sites; return what was done.
+    """Expire, warn and disable idle, purge deleted, render dated pages; return what was done.
 
     ``now`` (UTC, naive) is the clock the rules use; ``stop`` ends the sweep between sites.
     """
@@ -380,6 +378,7 @@ def sweep(
             ("warn the owner of idle", warn_idle, warnable(rules)),
         ]
     steps.append(("purge deleted", purge, purgeable(rules)))
+    steps.append(("render again the dated page of", refresh_dated, refreshable(deps, rules)))
     for what, action, conditions in steps:
         _act(deps, rules, report, stop, what, action, conditions)
     return report

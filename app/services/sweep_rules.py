@@ -115,3 +115,14 @@ def disableable(rules: Rules) -> list[ColumnElement[bool]]:
 def purgeable(rules: Rules) -> list[ColumnElement[bool]]:
     """Deleted sites past the retention period."""
     return [Site.deleted_at.is_not(None), Site.deleted_at < rules.now - rules.retention]
+
+
+@dataclass(frozen=True)
+class SweptSite:
+    """A site the sweep acted on (a purged one lives on only here and in the audit log)."""
+
+    id: int
+    name: str
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.id})"

@@ -6,6 +6,7 @@ import dataclasses
 import datetime as dt
 import io
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -455,3 +456,27 @@ def test_the_timer_is_off_at_zero_and_not_started_by_the_app(app: Flask, deps: D
         is None
     )
     assert deps.settings["SWEEP_MINUTES"] == 10  # the default
+
+
+def test_dated_pages_are_rendered_again_once_a_day(
+    deps: Deps, make_site: Callable[..., Any]
+) -> None:
+    site = make_site("Countdown")  # a launch hub: its page counts days to the launch
+    page = deps.pages._path(site["id"], 1)
+    assert deps.registry.get("launch_hub").dated  # type: ignore[union-attr]
+    assert not sweep(deps).refreshed  # rendered today already
+
+    yesterday = time.time() - 86400 * 1.5
+    os.utime(page, (yesterday, yesterday))
+    page.write_bytes(page.read_bytes().replace(b"days to launch", b"STALE to launch"))
+    assert b"STALE" in page.read_bytes()
+    os.utime(page, (yesterday, yesterday))
+    report = sweep(deps)
+    assert [s.id for s in report.refreshed] == [site["id"]]
+    assert "Rendered 1 dated page again for today: Countdown" in report.lines()[0]
+    assert b"STALE" not in page.read_bytes()
+    assert not sweep(deps).acted  # once a day
+
+    os.utime(page, (yesterday, yesterday))
+    set_site(deps, site["id"], disabled_at=utcnow())  # only live, published sites
+    assert not sweep(deps).refreshed
