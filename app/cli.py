@@ -177,6 +177,24 @@ def sweep(now: dt.datetime | None) -> None:
         raise SystemExit(1)
 
 
+@click.command("worker")
+@click.option("--processes", default=1, show_default=True, type=int, help="Worker processes.")
+@click.option("--burst", is_flag=True, help="Stop when the queue is empty (for tests and cron).")
+def worker(processes: int, burst: bool) -> None:
+    """Run queued generation jobs from Redis (SITEWRIGHT_REDIS_URL); keep job leases; sweep."""
+    from app.settings import load_settings
+    from app.worker import run_workers
+
+    redis_url = load_settings()["REDIS_URL"]
+    if not redis_url:
+        raise click.UsageError(
+            "SITEWRIGHT_REDIS_URL is not set. Without a queue, jobs run inside the web "
+            "process (`sitewright run`); set it to run jobs in separate worker processes."
+        )
+    _log_to_stderr()
+    run_workers(redis_url, processes, burst=burst)
+
+
 @click.command("run")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -275,13 +293,13 @@ cli = SitewrightGroup(
     load_dotenv=False,
     help="Sitewright: prompt plus files become a governed internal site.",
 )
-for item in (db_group, token_group, audit_group, templates_group, demo, sweep, run):
+for item in (db_group, token_group, audit_group, templates_group, demo, sweep, worker, run):
     cli.add_command(item)
 
 
 def init_app(app: Flask) -> None:
     """Let ``flask --app app`` find the same commands."""
-    for item in (db_group, token_group, audit_group, templates_group, demo, sweep):
+    for item in (db_group, token_group, audit_group, templates_group, demo, sweep, worker):
         app.cli.add_command(item)
 
 

@@ -11,7 +11,7 @@ from app.ingest import ingest
 from app.llm import Draft
 from app.models import Job, Site, Source
 from app.services import Deps
-from app.services.generation import Inputs, save_version
+from app.services.generation import Inputs, claim, save_version
 from app.services.sites import NewSite, Upload, create_site, publish_version
 
 DEMO_EMAIL = "demo@example.com"
@@ -67,10 +67,8 @@ def _publish_example(deps: Deps, job_id: str, template_name: str) -> None:
     """Save the template's example content as version 1 and publish it to the workspace."""
     template = deps.registry.get(template_name)
     assert template is not None
-    with deps.db.transaction() as session:
-        job = session.get(Job, job_id)
-        assert job is not None
-        job.status, job.step = "running", "rendering"
+    if not claim(deps, job_id):
+        raise RuntimeError(f"demo job {job_id} was taken by another runner")
     session = deps.db.session()
     try:
         job = session.get(Job, job_id)

@@ -314,6 +314,10 @@ class Job(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # The lease: the process running the job touches heartbeat_at every few seconds; a running
+    # job whose heartbeat is older than JOB_LEASE_S lost its worker (see app/services/job_lease).
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    restarts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     site: Mapped[Site] = relationship(lazy="joined")
 

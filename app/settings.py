@@ -155,7 +155,52 @@ SETTINGS: tuple[Setting, ...] = (
         "Latest expiry a site may have, in days from today." + _WORKSPACE,
         int,
     ),
+    Setting(
+        "STORAGE_URL",
+        "",
+        "Where uploads and rendered pages live: empty for files under DATA_DIR, or "
+        "`s3://bucket/prefix` for any S3-compatible store (credentials from the usual "
+        "`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` variables).",
+    ),
+    Setting(
+        "S3_ENDPOINT_URL",
+        "",
+        "Endpoint of the S3-compatible store (e.g. `http://minio:9000`); empty for AWS S3.",
+    ),
+    Setting("S3_REGION", "us-east-1", "Region name sent to the S3-compatible store."),
+    Setting(
+        "REDIS_URL",
+        "",
+        "Redis URL of the job queue (e.g. `redis://redis:6379/0`). Empty: jobs run on a thread "
+        "pool inside the web process. Set: web processes only queue jobs and "
+        "`sitewright worker` processes run them.",
+    ),
     Setting("JOB_WORKERS", 2, "Threads that run generation jobs in the web process.", int),
+    Setting(
+        "JOB_LEASE_S",
+        60,
+        "Seconds a running job may go without a heartbeat before it counts as abandoned "
+        "(its worker died) and is queued again or failed.",
+        int,
+    ),
+    Setting(
+        "JOB_MAX_ATTEMPTS",
+        2,
+        "Times a job is started before an abandoned job is failed instead of queued again.",
+        int,
+    ),
+    Setting(
+        "LOG_FORMAT",
+        "text",
+        "`text` for readable log lines, `json` for one JSON object per line (with request id).",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        "",
+        "Bearer token that opens `/metrics` to a Prometheus scraper; empty: `/metrics` answers "
+        "loopback addresses only.",
+        secret=True,
+    ),
     Setting(
         "SWEEP_MINUTES",
         10,

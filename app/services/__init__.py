@@ -10,6 +10,7 @@ from app.ingest import IngestLimits
 from app.jobs import JobRunner
 from app.llm import Provider
 from app.render import SiteRenderer
+from app.services.job_lease import JobLease
 from app.services.views import ViewCounter
 from app.site_template import TemplateRegistry
 from app.storage import BlobStore, PageStore
@@ -27,11 +28,13 @@ class Deps:
     provider: Provider
     runner: JobRunner
     settings: dict[str, Any]
+    lease: JobLease
     views: ViewCounter = field(default_factory=ViewCounter)
 
     def close(self) -> None:
         """Finish the running jobs and save the counted views (at exit)."""
         self.runner.shutdown()
+        self.lease.stop()
         self.views.flush(self.db)
 
     @property

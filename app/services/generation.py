@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from app import audit
@@ -32,6 +33,10 @@ STEPS = ("reading files", "drafting", "checking", "rendering")
 
 class GenerationFailed(Exception):
     """The job cannot produce a valid version; the message is shown to the user."""
+
+
+class LeaseLost(Exception):
+    """Another runner owns the job now (its lease ran out here); this runner stops quietly."""
 
 
 @dataclass
@@ -60,6 +65,8 @@ def set_step(deps: Deps, job_id: str, step: str, **fields: Any) -> None:
         job = session.get(Job, job_id)
         if job is None:
             raise GenerationFailed("The job was deleted.")
+        if job.status != "running":
+            raise LeaseLost(f"job {job_id} is no longer running here")
         job.step = step
         for key, value in fields.items():
             setattr(job, key, value)
@@ -155,22 +162,31 @@ def save_version(
             ),
             inputs.tables,
         )
-        finish_job(session, job.id, version.number)
+        finish_job(session, job, version.number)
     return version.number
 
 
-def finish_job(session: Session, job_id: str, number: int) -> None:
-    """Mark a job succeeded with the version it made; the caller commits."""
-    row = session.get(Job, job_id)
-    assert row is not None
+def finish_job(session: Session, job: Job, number: int) -> None:
+    """Mark a job succeeded with the version it made; the caller commits.
+
+    :raise GenerationFailed: the job's lease was lost (it was queued again or failed while this
+        process ran it), so the caller's transaction, and its version, must not be committed.
+    """
+    row = session.get(Job, job.id, populate_existing=True)
+    if row is None or row.status != "running" or row.attempts != job.attempts:
+        raise LeaseLost(f"job {job.id} is no longer this runner's")
     row.status, row.step, row.version, row.finished_at = "succeeded", "done", number, utcnow()
 
 
 def fail_job(deps: Deps, job_id: str, message: str) -> None:
-    """Mark the job failed with a message for the user; inputs and versions stay."""
+    """Mark the running job failed with a message for the user; inputs and versions stay.
+
+    A job that is no longer running (its lease ran out and maintenance queued it again or
+    failed it) is left as it is.
+    """
     with deps.db.transaction() as session:
         job = session.get(Job, job_id)
-        if job is None:
+        if job is None or job.status != "running":
             return
         job.status, job.error, job.finished_at = "failed", message, utcnow()
         actor = session.get(User, job.created_by_id)
@@ -184,13 +200,35 @@ def fail_job(deps: Deps, job_id: str, message: str) -> None:
 
 def run_generation(deps: Deps, job_id: str) -> None:
     """Run one queued job to a new version, or to a clear failure."""
+    if not claim(deps, job_id):
+        log.info("job %s is not queued (another runner has it, or it ended); skipping", job_id)
+        return
+    with deps.lease.holding(job_id):
+        _run_claimed(deps, job_id)
+
+
+def claim(deps: Deps, job_id: str) -> bool:
+    """Move the job from queued to running; False if it was not queued (someone else has it).
+
+    A conditional UPDATE, so two runners handed the same job cannot both run it.
+    """
+    now = utcnow()
     with deps.db.transaction() as session:
-        job = session.get(Job, job_id)
-        if job is None or job.status not in ("queued",):
-            log.info("job %s is not queued; skipping", job_id)
-            return
-        job.status, job.step, job.started_at = "running", "reading files", utcnow()
-        job.attempts += 1
+        changed = session.execute(
+            update(Job)
+            .where(Job.id == job_id, Job.status == "queued")
+            .values(
+                status="running",
+                step="reading files",
+                started_at=now,
+                heartbeat_at=now,
+                attempts=Job.attempts + 1,
+            )
+        )
+    return bool(changed.rowcount)  # type: ignore[attr-defined]
+
+
+def _run_claimed(deps: Deps, job_id: str) -> None:
     session = deps.db.session()
     try:
         job = session.get(Job, job_id)
@@ -211,6 +249,8 @@ def run_generation(deps: Deps, job_id: str) -> None:
                 inputs = replace(inputs, template=chosen)
             content, drafts = draft_content(deps, job, inputs)
             save_version(deps, job, inputs, content, drafts)
+    except LeaseLost:
+        log.warning("job %s: its lease ran out while it ran here; its version is dropped", job_id)
     except (GenerationFailed, LLMError, OverBudget, ComputeError) as exc:
         fail_job(deps, job_id, str(exc))
     except Exception:
@@ -223,19 +263,3 @@ def run_generation(deps: Deps, job_id: str) -> None:
         )
     finally:
         session.close()
-
-
-def recover_jobs(deps: Deps) -> list[str]:
-    """At start-up: fail jobs a stopped process left running, and return the queued ones."""
-    from sqlalchemy import select
-
-    with deps.db.transaction() as session:
-        stuck = session.scalars(select(Job).where(Job.status == "running")).all()
-        for job in stuck:
-            job.status, job.finished_at = "failed", utcnow()
-            job.error = (
-                "The server restarted while this version was being made. "
-                "Your prompt and files are saved: press Retry."
-            )
-        queued = session.scalars(select(Job.id).where(Job.status == "queued")).all()
-    return list(queued)

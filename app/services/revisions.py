@@ -364,7 +364,7 @@ def _save(
             inputs.tables,
             resolves=[row for row in applied if row.status == "open"],
         )
-        finish_job(session, job.id, version.number)
+        finish_job(session, job, version.number)
     return version.number
 
 

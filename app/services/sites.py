@@ -332,8 +332,8 @@ def retry_job(session: Session, deps: Deps, job: Job, actor: User, who: Principa
         raise Conflict("Only a failed generation can be retried.")
     # Whoever retries spends the tokens: the job is theirs now (and charged to their budget).
     first_by, job.created_by_id = job.created_by_id, actor.id
-    job.status, job.step, job.error = "queued", "queued", None
-    job.started_at = job.finished_at = None
+    job.status, job.step, job.error, job.restarts = "queued", "queued", None, 0
+    job.started_at = job.finished_at = job.heartbeat_at = None
     audit.track_event(
         session,
         audit.GenerationRetried(data={"job_id": job.id, "first_requested_by": first_by}),
