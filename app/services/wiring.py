@@ -18,20 +18,20 @@ from app.services import Deps
 from app.services.generation import run_generation
 from app.services.job_lease import JobLease, JobMaintenance
 from app.site_template import load_registry
-from app.storage import BlobStore, PageStore
+from app.storage import build_stores
 
 log = logging.getLogger(__name__)
 
 
 def build_deps(app: Flask) -> Deps:
     """Create stores, registry, renderer, provider and the job runner from the config."""
-    data_dir = Path(app.config["DATA_DIR"])
+    blobs, pages = build_stores(app.config)
     templates_dir = Path(app.config["TEMPLATES_DIR"])
     database: Database = app.extensions["sitewright.db"]
     deps = Deps(
         db=database,
-        blobs=BlobStore(data_dir),
-        pages=PageStore(data_dir),
+        blobs=blobs,
+        pages=pages,
         registry=load_registry(templates_dir),
         renderer=SiteRenderer(templates_dir),
         provider=build_provider(app.config),

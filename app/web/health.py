@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import logging
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, jsonify
 from werkzeug.wrappers import Response
 
 from app.db import get_db
-from app.storage import check_writable
+from app.services.wiring import get_deps
 
+log = logging.getLogger(__name__)
 bp = Blueprint("health", __name__)
 
 
@@ -21,17 +22,20 @@ def healthz() -> Response:
 
 @bp.get("/readyz")
 def readyz() -> tuple[Response, int]:
-    """Answer 200 when the database and the storage folder are reachable, else 503."""
+    """Answer 200 when the database and both stores (uploads, pages) can be used, else 503."""
     checks = {}
     try:
         get_db().ping()
         checks["database"] = "ok"
     except Exception:  # noqa: BLE001 - any failure means not ready
         checks["database"] = "unreachable"
+    deps = get_deps()
     try:
-        check_writable(Path(current_app.config["DATA_DIR"]))
+        deps.blobs.ready()
+        deps.pages.ready()
         checks["storage"] = "ok"
-    except OSError:
-        checks["storage"] = "not writable"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        log.warning("readiness: storage unavailable: %s", exc)
+        checks["storage"] = "unavailable"
     ready = all(value == "ok" for value in checks.values())
     return jsonify(status="ok" if ready else "unavailable", checks=checks), 200 if ready else 503

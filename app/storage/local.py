@@ -1,19 +1,15 @@
-"""Files on disk under DATA_DIR: uploads stored once by content hash, pages written atomically.
-
-Both stores have a small interface so an object-storage backend can implement it later.
-"""
+"""Files on disk under DATA_DIR: uploads stored once by content hash, pages written atomically."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
 import os
-import re
 import shutil
 import tempfile
 from pathlib import Path
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+from app.storage.base import StoreUnavailable, checked_sha256, page_name
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
@@ -31,15 +27,28 @@ def _write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-class BlobStore:
-    """Uploaded files, each stored once under its sha256."""
+def check_writable(root: Path) -> None:
+    """Raise OSError if the folder cannot be written."""
+    root.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=root, prefix=".ready-"):
+        pass
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / "uploads"
+
+def _ready(root: Path) -> None:
+    try:
+        check_writable(root)
+    except OSError as exc:
+        raise StoreUnavailable(f"folder {root} is not writable: {exc}") from exc
+
+
+class LocalBlobStore:
+    """Uploaded files under ``<data_dir>/uploads/<sha[:2]>/<sha>``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "uploads"
 
     def _path(self, sha256: str) -> Path:
-        if not _SHA256.match(sha256):
-            raise ValueError("not a sha256 hex digest")
+        sha256 = checked_sha256(sha256)
         return self.root / sha256[:2] / sha256
 
     def put(self, data: bytes) -> str:
@@ -60,22 +69,25 @@ class BlobStore:
 
     def delete(self, sha256: str) -> bool:
         """Remove the blob stored under sha256; return whether there was one."""
-        path = self._path(sha256)
         try:
-            path.unlink()
+            self._path(sha256).unlink()
         except FileNotFoundError:
             return False
         return True
 
+    def ready(self) -> None:
+        """Raise StoreUnavailable if the uploads folder cannot be written."""
+        _ready(self.root)
 
-class PageStore:
-    """Rendered site pages, one file per site version."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root / "pages"
+class LocalPageStore:
+    """Rendered pages under ``<data_dir>/pages/<site_id>/<number>.html``."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = data_dir / "pages"
 
     def _path(self, site_id: int, number: int) -> Path:
-        return self.root / str(int(site_id)) / f"{int(number)}.html"
+        return self.root / page_name(site_id, number)
 
     def write(self, site_id: int, number: int, html: str) -> None:
         """Write a version's page atomically: readers see the old file or the new, never half."""
@@ -106,9 +118,6 @@ class PageStore:
         shutil.rmtree(folder)
         return pages
 
-
-def check_writable(root: Path) -> None:
-    """Raise OSError if the data folder cannot be written."""
-    root.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=root, prefix=".ready-"):
-        pass
+    def ready(self) -> None:
+        """Raise StoreUnavailable if the pages folder cannot be written."""
+        _ready(self.root)
