@@ -13,6 +13,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import pandas as pd
@@ -113,9 +114,32 @@ def chart_data(ref: Mapping[str, Any], frame: pd.DataFrame) -> ChartData:
     return ChartData(x, labels, [Series(plain(c), _numbers(data[c])) for c in ys])
 
 
+def new_figure() -> go.Figure:
+    """Return an empty figure without a layout template: :func:`figure_json` adds it.
+
+    plotly validates a template given by name anew for every figure, about 15 ms each, which
+    was most of the time a page took to render (bench/pipeline.py).
+    """
+    return go.Figure(layout={"template": {}})
+
+
+@cache
+def _template_json(name: str) -> str:
+    """Return a plotly layout template as plotly writes it into a figure, made once."""
+    written = json.loads(go.Figure(layout={"template": name}).to_json())
+    return json.dumps(written["layout"]["template"])
+
+
+def figure_json(figure: go.Figure, template: str = "plotly_white") -> dict[str, Any]:
+    """Return ``figure`` (made by :func:`new_figure`) as a JSON-ready dict with ``template``."""
+    result: dict[str, Any] = json.loads(figure.to_json())
+    result["layout"]["template"] = json.loads(_template_json(template))
+    return result
+
+
 def build_figure(ref: Mapping[str, Any], data: ChartData) -> dict[str, Any]:
     """Return the plotly figure (a JSON-ready dict) of a chart reference's computed data."""
-    figure = go.Figure()
+    figure = new_figure()
     for series in data.series:
         if ref["kind"] == "bar":
             figure.add_trace(go.Bar(x=data.labels, y=series.values, name=series.name))
@@ -130,14 +154,12 @@ def build_figure(ref: Mapping[str, Any], data: ChartData) -> dict[str, Any]:
         height=360,
         legend={"orientation": "h", "y": -0.25},
         xaxis={"title": {"text": plain(data.x)}},
-        template="plotly_white",
     )
     if data.counted:
         figure.update_layout(yaxis={"title": {"text": COUNT}})
     if data.split_by:
         figure.update_layout(barmode="stack", legend={"title": {"text": plain(data.split_by)}})
-    result: dict[str, Any] = json.loads(figure.to_json())
-    return result
+    return figure_json(figure)
 
 
 def chart_table(ref: Mapping[str, Any], data: ChartData) -> TableView:

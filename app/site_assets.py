@@ -12,11 +12,11 @@ import hashlib
 from functools import cache
 from pathlib import Path
 
-import plotly
-
 STATIC = Path(__file__).resolve().parent / "static"
-PLOTLY_URL = "/static/vendor/plotly.min.js"  # from the installed plotly package: no CDN
-PLOTLY_JS = Path(plotly.__file__).resolve().parent / "package_data" / "plotly.min.js"
+PLOTLY_URL = "/static/vendor/plotly.min.js"  # served from our own files: no CDN
+# plotly.js's cartesian bundle (a third of the full one): every trace type Sitewright draws.
+# Version, source and how to refresh: static/vendor/README.md.
+PLOTLY_JS = STATIC / "vendor" / "plotly-cartesian.min.js"
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 

@@ -9,13 +9,12 @@ decided against ``today``, the date the page is rendered, and said in the hover 
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import plotly.graph_objects as go
 
-from app.charts import plain
+from app.charts import figure_json, new_figure, plain
 from app.dates import long_date, parse_day
 
 # status → (colour, marker symbol); colours match the pills of the site stylesheet.
@@ -92,7 +91,7 @@ def build_timeline(
     statuses = list(STATUS_STYLES) + sorted(
         {str(item.get("status")) for _, item, _ in dated} - set(STATUS_STYLES)
     )
-    figure = go.Figure()
+    figure = new_figure()
     for status in statuses:
         members = [(row, i, day) for row, i, day in dated if str(i.get("status")) == status]
         if not members:
@@ -131,7 +130,6 @@ def build_timeline(
     pad = dt.timedelta(days=max(2, span // 25))
     figure.update_layout(
         title={"text": plain(title)},
-        template="plotly_white",
         height=top + bottom + row_height * rows,
         margin={"l": 16, "r": 16, "t": top, "b": bottom},
         # Below the date labels of the axis, whatever the height: y is a fraction of the plot.
@@ -165,8 +163,7 @@ def build_timeline(
             for index, (label, day) in enumerate(lines)
         ],
     )
-    result: dict[str, Any] = json.loads(figure.to_json())
-    return result
+    return figure_json(figure)
 
 
 def _dated(items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], dt.date]]:

@@ -2,24 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import plotly.graph_objects as go
 
-from app.charts import plain
+from app.charts import figure_json, new_figure, plain
 
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
     "height": 340,
     "legend": {"orientation": "h", "y": -0.25},
-    "template": "plotly_white",
 }
-
-
-def _as_json(figure: go.Figure) -> dict[str, Any]:
-    result: dict[str, Any] = json.loads(figure.to_json())
-    return result
 
 
 def output_figure(
@@ -29,7 +22,7 @@ def output_figure(
     series: dict[str, list[float | None]],
 ) -> dict[str, Any]:
     """Return the chart of one output: x the periods, one line per scenario."""
-    figure = go.Figure()
+    figure = new_figure()
     for scenario, values in series.items():
         figure.add_trace(
             go.Scatter(
@@ -45,7 +38,7 @@ def output_figure(
         yaxis={"tickformat": ",~r"},
         **LAYOUT,
     )
-    return _as_json(figure)
+    return figure_json(figure)
 
 
 def tornado_figure(
@@ -55,7 +48,7 @@ def tornado_figure(
     ordered = list(reversed(rows))  # plotly draws the first category at the bottom
     names = [plain(row["assumption"]) for row in ordered]
     percent = f"{step * 100:g} %"
-    figure = go.Figure()
+    figure = new_figure()
     for key, label in (("low", f"−{percent}"), ("high", f"+{percent}")):
         figure.add_trace(
             go.Bar(
@@ -78,4 +71,4 @@ def tornado_figure(
             "margin": {"l": 20, "r": 20, "t": 50, "b": 50},
         },
     )
-    return _as_json(figure)
+    return figure_json(figure)

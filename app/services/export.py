@@ -14,7 +14,6 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-import plotly
 from markupsafe import escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,12 +25,12 @@ from app.services import Deps
 from app.services.content_versions import provenance as version_provenance
 from app.services.pages import render_version
 from app.services.review import official_json
+from app.site_assets import PLOTLY_JS, PLOTLY_URL
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
-PLOTLY_JS = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
 # URL in a served page -> (path inside the archive, file on disk)
 ASSETS: dict[str, tuple[str, Path]] = {
-    "/static/vendor/plotly.min.js": ("assets/plotly.min.js", PLOTLY_JS),
+    PLOTLY_URL: ("assets/plotly.min.js", PLOTLY_JS),  # the bundle pages load
     "/static/site.css": ("assets/site.css", STATIC / "site.css"),
     "/static/site.js": ("assets/site.js", STATIC / "site.js"),
     "/static/scenario_model.js": ("assets/scenario_model.js", STATIC / "scenario_model.js"),

@@ -263,7 +263,7 @@ def site_version(slug: str, number: int) -> Response:
 
 @bp.get("/static/vendor/plotly.min.js")
 def plotly_js() -> Response:
-    """Serve plotly.js from the installed plotly package: no CDN at run time.
+    """Serve the vendored plotly.js bundle (app/static/vendor): no CDN at run time.
 
     Kept a day without ``?v=``; with the current digest, for good (see ``_cache_site_assets``).
     """
