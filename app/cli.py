@@ -285,6 +285,11 @@ class SitewrightGroup(FlaskGroup):
             return run
         return super().get_command(ctx, name)
 
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Our own commands only: listing the app's would build the app, which needs settings
+        # that `sitewright --help` should not ask for.
+        return sorted(self.commands)
+
 
 cli = SitewrightGroup(
     create_app=_create_app,
