@@ -48,12 +48,15 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     app.config.update(_config(overrides))
     Path(app.config["DATA_DIR"]).mkdir(parents=True, exist_ok=True)
 
-    from app import db, extensions
+    from app import db, extensions, logs
     from app.auth import init_app as init_auth
     from app.cli import init_app as init_cli
     from app.services.wiring import init_app as init_services
     from app.web import init_app as init_web
+    from app.web import metrics
 
+    logs.init_app(app)  # first hooks: the request id and timer cover every later hook
+    metrics.init_app(app)
     db.init_app(app)
     extensions.init_app(app)
     init_services(app)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
-
 from flask import Flask, g, request
 from werkzeug.wrappers import Response
 
@@ -17,10 +15,6 @@ SITE_CSP = (
     "img-src 'self' data:; font-src 'self'; connect-src 'none'; object-src 'none'; "
     "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
 )
-
-
-def _request_id() -> None:
-    g.request_id = request.headers.get("X-Request-Id", "")[:40] or uuid.uuid4().hex
 
 
 # What still answers members while sites are hidden: their home page (which says so), their API
@@ -69,7 +63,7 @@ def _security_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-    response.headers["X-Request-Id"] = g.get("request_id", "")
+    response.headers["X-Request-ID"] = g.get("request_id", "")  # set by app.logs
     if "text/html" in response.content_type:
         response.headers.setdefault("Cache-Control", "no-store")
     return response
@@ -79,7 +73,6 @@ def init_app(app: Flask) -> None:
     """Register every blueprint, the error handlers and the security headers."""
     from app.web import admin, api, errors, health, serve, ui
 
-    app.before_request(_request_id)
     app.before_request(_hide_sites_while_off)  # after sign-in's load_user, registered earlier
     app.after_request(_security_headers)
     for blueprint in (ui.bp, admin.bp, serve.bp, api.bp, health.bp):

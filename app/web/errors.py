@@ -5,14 +5,17 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, g, redirect, render_template, request, url_for
+from flask import Flask, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.errors import NotSignedIn, SitewrightError, SwitchedOff
 
 log = logging.getLogger(__name__)
+
+DATABASE_RETRY_AFTER_S = 5
 
 
 def wants_json() -> bool:
@@ -37,6 +40,32 @@ def error_response(
     return render_template(
         "error.html", status=status, message=message, details=details or []
     ), status
+
+
+def database_outage(exc: DBAPIError) -> bool:
+    """Say whether a database error means the server is not answering (restart, lost link)."""
+    return isinstance(exc, OperationalError | InterfaceError) or exc.connection_invalidated
+
+
+def database_unavailable(exc: DBAPIError) -> Response:
+    """Answer 503 with Retry-After: the database is restarting or unreachable."""
+    log.warning(
+        "database unavailable on %s %s: %s", request.method, request.path, type(exc.orig).__name__
+    )
+    session = g.pop("db_session", None)
+    if session is not None:
+        try:
+            session.close()  # gives the broken connection back; the pool replaces it
+        except SQLAlchemyError:
+            log.debug("closing the session after a database outage failed", exc_info=True)
+    answer = error_response(
+        503,
+        "database_unavailable",
+        "The database is not answering; try again in a few seconds.",
+    )
+    response = make_response(answer)
+    response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+    return response
 
 
 def init_app(app: Flask) -> None:
@@ -85,3 +114,9 @@ def init_app(app: Flask) -> None:
             "Nothing you sent was lost; try again, and tell an admin if it "
             f"keeps happening (request id {g.get('request_id', '')}).",
         )
+
+    @app.errorhandler(DBAPIError)
+    def database_error(exc: DBAPIError) -> Response | tuple[str, int]:
+        if database_outage(exc):
+            return database_unavailable(exc)
+        return server_error(exc)

@@ -12,35 +12,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from redis import Redis
-from redis.exceptions import RedisError
 
 from app.models import Job
 
-REDIS_BASE = os.environ.get("SITEWRIGHT_TEST_REDIS_URL", "redis://127.0.0.1:6379")
 SITEWRIGHT = str(Path(sys.executable).parent / "sitewright")
-
-
-def _redis_db() -> int:
-    """A Redis database per xdist process (1, 2, ...), so parallel tests share no queue."""
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    return 1 + int(worker.removeprefix("gw") or 0) % 15
-
-
-@pytest.fixture
-def redis_url() -> Iterator[str]:
-    """An empty Redis database for the test; skipped when no Redis server answers."""
-    url = f"{REDIS_BASE}/{_redis_db()}"
-    connection = Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        connection.flushdb()
-    except RedisError as exc:
-        pytest.skip(
-            f"Redis is not reachable at {REDIS_BASE} ({exc}); set SITEWRIGHT_TEST_REDIS_URL"
-        )
-    yield url
-    connection.flushdb()
-    connection.close()
 
 
 def env_for(settings: dict[str, Any]) -> dict[str, str]:
