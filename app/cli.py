@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
-import logging
 import socket
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,21 @@ def alembic_config(url: str) -> Config:
 def upgrade_database(app: Flask) -> None:
     """Create or migrate the database to the newest schema."""
     command.upgrade(alembic_config(app.config["DATABASE_URL"]), "head")
+
+
+def schema_is_current(url: str) -> bool:
+    """Say whether the database at ``url`` has every migration applied."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import create_engine
+
+    heads = set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads()) == heads
+    finally:
+        engine.dispose()
 
 
 def _is_loopback(host: str) -> bool:
@@ -182,7 +196,8 @@ def sweep(now: dt.datetime | None) -> None:
 @click.option("--burst", is_flag=True, help="Stop when the queue is empty (for tests and cron).")
 def worker(processes: int, burst: bool) -> None:
     """Run queued generation jobs from Redis (SITEWRIGHT_REDIS_URL); keep job leases; sweep."""
-    from app.settings import load_settings
+    from app.logs import configure_logging
+    from app.settings import load_settings, resolve_paths
     from app.worker import run_workers
 
     redis_url = load_settings()["REDIS_URL"]
@@ -191,7 +206,12 @@ def worker(processes: int, burst: bool) -> None:
             "SITEWRIGHT_REDIS_URL is not set. Without a queue, jobs run inside the web "
             "process (`sitewright run`); set it to run jobs in separate worker processes."
         )
-    _log_to_stderr()
+    settings = resolve_paths(load_settings())
+    if not schema_is_current(settings["DATABASE_URL"]):
+        raise click.ClickException(
+            "The database is not migrated to this version: run `sitewright db upgrade` first."
+        )
+    configure_logging(settings)
     run_workers(redis_url, processes, burst=burst)
 
 
@@ -246,29 +266,18 @@ class EmbeddedServer(BaseApplication):  # type: ignore[misc]
 
     def load(self) -> Flask:
         from app import create_app
+        from app.logs import configure_logging
         from app.services.sweep_timer import start_timer
         from app.services.wiring import get_deps, start_jobs
 
-        _log_to_stderr()
         app = create_app()
+        configure_logging(app.config)
         with app.app_context():
             deps = get_deps()
             start_jobs(deps)
         # The one worker process is the embedded default's cron as well.
         app.extensions["sitewright.sweep_timer"] = start_timer(deps)
         return app
-
-
-def _log_to_stderr() -> None:
-    """Show Sitewright's own INFO lines (the sweep's report, job failures) beside gunicorn's."""
-    logger = logging.getLogger("app")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(
-            logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(name)s: %(message)s")
-        )
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
 
 
 def _create_app(*_args: Any, **_kwargs: Any) -> Flask:

@@ -1,4 +1,9 @@
-"""WSGI entry point for gunicorn: ``gunicorn 'app.wsgi:app'`` (one process; see README)."""
+"""WSGI entry point for gunicorn: ``gunicorn -c gunicorn.conf.py app.wsgi:app``.
+
+Without ``REDIS_URL`` each web process runs jobs on its own thread pool (claimed atomically,
+so several processes never run one job twice) and keeps their leases; with it, ``start_jobs``
+does nothing and ``sitewright worker`` processes run the jobs.
+"""
 
 from __future__ import annotations
 

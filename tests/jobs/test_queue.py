@@ -174,3 +174,13 @@ def test_worker_refuses_to_start_without_redis() -> None:
     result = CliRunner().invoke(cli, ["worker"], env={"SITEWRIGHT_REDIS_URL": ""})
     assert result.exit_code == 2
     assert "SITEWRIGHT_REDIS_URL is not set" in result.output
+
+
+def test_worker_refuses_to_start_on_a_database_that_is_not_migrated(tmp_path: Path) -> None:
+    env = {
+        "SITEWRIGHT_REDIS_URL": "redis://127.0.0.1:6379/15",
+        "SITEWRIGHT_DATA_DIR": str(tmp_path),
+    }
+    result = CliRunner().invoke(cli, ["worker"], env=env)
+    assert result.exit_code == 1
+    assert "run `sitewright db upgrade` first" in result.output
