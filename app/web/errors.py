@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 
+from botocore.exceptions import BotoCoreError, ClientError
 from flask import Flask, g, make_response, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
@@ -12,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from app.errors import NotSignedIn, SitewrightError, SwitchedOff
+from app.storage import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,20 @@ def database_unavailable(exc: DBAPIError) -> Response:
     return response
 
 
+# A disk that is full, read-only or failing; anything else (a missing file) is a server error.
+_STORE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+def store_outage(exc: Exception) -> bool:
+    """Say whether an error means the file store (disk or S3) cannot be used right now."""
+    if isinstance(exc, StoreUnavailable | BotoCoreError):
+        return True
+    if isinstance(exc, ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return int(status) >= 500
+    return isinstance(exc, OSError) and exc.errno in _STORE_ERRNOS
+
+
 def init_app(app: Flask) -> None:
     """Map domain errors and HTTP errors to answers."""
 
@@ -120,3 +137,21 @@ def init_app(app: Flask) -> None:
         if database_outage(exc):
             return database_unavailable(exc)
         return server_error(exc)
+
+    @app.errorhandler(OSError)
+    @app.errorhandler(BotoCoreError)
+    @app.errorhandler(ClientError)
+    def store_error(exc: Exception) -> Response | tuple[str, int]:
+        if not store_outage(exc):
+            return server_error(exc)
+        log.warning("file store unavailable on %s %s: %s", request.method, request.path, exc)
+        response = make_response(
+            error_response(
+                503,
+                "store_unavailable",
+                "The file store is not answering or is full; nothing you sent was lost. "
+                "Try again in a moment, and tell an admin if it keeps happening.",
+            )
+        )
+        response.headers["Retry-After"] = str(DATABASE_RETRY_AFTER_S)
+        return response

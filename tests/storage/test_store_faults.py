@@ -177,10 +177,10 @@ def test_a_hand_edit_during_an_outage_fails_clearly_and_changes_nothing(
     response = client.put(f"/api/v1/sites/{site['id']}/content", json=edit, headers=bearer(token))
 
     assert outage.failed == [(site["id"], 2)]
-    assert response.status_code == 500
+    assert response.status_code == 503 and response.headers["Retry-After"]
     error = response.get_json()["error"]
-    assert error["code"] == "server_error"
-    assert "Nothing you sent was lost; try again" in error["message"]
+    assert error["code"] == "store_unavailable"
+    assert "nothing you sent was lost" in error["message"]
     assert_only_version_1(
         deps, client, token, site, page_names(deps, settings, fault_server, site["id"])
     )
