@@ -9,15 +9,15 @@ so a chart never stands without a text alternative.
 
 from __future__ import annotations
 
-import json
+import datetime as dt
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
 from typing import Any
 
+import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 
 MAX_POINTS = 5000
 MAX_TABLE_ROWS = 500
@@ -114,52 +114,50 @@ def chart_data(ref: Mapping[str, Any], frame: pd.DataFrame) -> ChartData:
     return ChartData(x, labels, [Series(plain(c), _numbers(data[c])) for c in ys])
 
 
-def new_figure() -> go.Figure:
-    """Return an empty figure without a layout template: :func:`figure_json` adds it.
-
-    plotly validates a template given by name anew for every figure, about 15 ms each, which
-    was most of the time a page took to render (bench/pipeline.py).
-    """
-    return go.Figure(layout={"template": {}})
-
-
-@cache
-def _template_json(name: str) -> str:
-    """Return a plotly layout template as plotly writes it into a figure, made once."""
-    written = json.loads(go.Figure(layout={"template": name}).to_json())
-    return json.dumps(written["layout"]["template"])
-
-
-def figure_json(figure: go.Figure, template: str = "plotly_white") -> dict[str, Any]:
-    """Return ``figure`` (made by :func:`new_figure`) as a JSON-ready dict with ``template``."""
-    result: dict[str, Any] = json.loads(figure.to_json())
-    result["layout"]["template"] = json.loads(_template_json(template))
-    return result
+def _json_value(value: Any) -> Any:
+    """Return a label or number as plotly writes it: dates in ISO form, no NaN or infinity."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.date | dt.time):  # datetime and pandas' Timestamp too
+        return value.isoformat()
+    if isinstance(value, np.generic):
+        return _json_value(value.item())
+    return value
 
 
 def build_figure(ref: Mapping[str, Any], data: ChartData) -> dict[str, Any]:
-    """Return the plotly figure (a JSON-ready dict) of a chart reference's computed data."""
-    figure = new_figure()
+    """Return the plotly figure (a JSON-ready dict) of a chart reference's computed data.
+
+    Written as plain data, keys in the order plotly's ``graph_objects`` wrote them (so pages
+    are byte for byte what they were), because validating a figure through ``graph_objects``
+    took ~11 ms a chart, most of the time a page took to render (bench/pipeline.py). The figure
+    has no layout template: site.js lays its own over every chart.
+    """
+    labels = [_json_value(label) for label in data.labels]
+    traces = []
     for series in data.series:
+        values = [_json_value(value) for value in series.values]
         if ref["kind"] == "bar":
-            figure.add_trace(go.Bar(x=data.labels, y=series.values, name=series.name))
+            traces.append({"name": series.name, "x": labels, "y": values, "type": "bar"})
         else:
             mode = "markers" if ref["kind"] == "scatter" else "lines+markers"
-            figure.add_trace(
-                go.Scatter(x=data.labels, y=series.values, name=series.name, mode=mode)
+            traces.append(
+                {"mode": mode, "name": series.name, "x": labels, "y": values, "type": "scatter"}
             )
-    figure.update_layout(
-        title={"text": plain(ref.get("title", ""))},
-        margin={"l": 50, "r": 20, "t": 50, "b": 50},
-        height=360,
-        legend={"orientation": "h", "y": -0.25},
-        xaxis={"title": {"text": plain(data.x)}},
-    )
+    legend: dict[str, Any] = {"orientation": "h", "y": -0.25}
+    layout: dict[str, Any] = {
+        "title": {"text": plain(ref.get("title", ""))},
+        "margin": {"l": 50, "r": 20, "t": 50, "b": 50},
+        "legend": legend,
+        "xaxis": {"title": {"text": plain(data.x)}},
+        "height": 360,
+    }
     if data.counted:
-        figure.update_layout(yaxis={"title": {"text": COUNT}})
+        layout["yaxis"] = {"title": {"text": COUNT}}
     if data.split_by:
-        figure.update_layout(barmode="stack", legend={"title": {"text": plain(data.split_by)}})
-    return figure_json(figure)
+        legend["title"] = {"text": plain(data.split_by)}
+        layout["barmode"] = "stack"
+    return {"data": traces, "layout": layout}
 
 
 def chart_table(ref: Mapping[str, Any], data: ChartData) -> TableView:

@@ -6,10 +6,14 @@ formulas) is registered in :data:`COMPUTES` under its template name, with two ho
 
 - ``check(content, columns)`` runs inside :func:`app.validation.validate_content`, after the
   schema and the chart/table references; its messages go back to the model for the one repair.
-- ``compute(content, tables, files)`` runs inside :meth:`app.render.SiteRenderer.render`; the
-  dict it returns reaches the page template as ``computed``. It raises
-  :class:`app.errors.ComputeError` to refuse a version (the job fails with Retry, inputs kept);
-  problems that still leave a readable page are returned for the page to show instead.
+- ``compute(content, tables, files, verify=...)`` runs inside
+  :meth:`app.render.SiteRenderer.render`; the dict it returns reaches the page template as
+  ``computed``. It raises :class:`app.errors.ComputeError` to refuse a version (the job fails
+  with Retry, inputs kept); problems that still leave a readable page are returned for the page
+  to show instead. ``verify`` is true when the page is rendered for a new version: that is when
+  a computation runs its second opinions (the scenario planner's formula-engine cross-check,
+  seconds for a large workbook). Rendering a version again (new name or expiry, the daily
+  refresh, an export) passes false: the version passed them when it was made.
 
 ``files`` holds the raw bytes of the version's uploaded workbooks by file name; only
 :func:`app.services.pages.render_version` reads them, and only for templates registered here.
@@ -37,6 +41,8 @@ class TemplateCompute(Protocol):
         content: Mapping[str, Any],
         tables: Mapping[str, pd.DataFrame],
         files: Mapping[str, bytes],
+        *,
+        verify: bool = True,
     ) -> dict[str, Any]:
         """Return the page's computed context; raise ComputeError to refuse the version."""
         ...

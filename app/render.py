@@ -138,11 +138,14 @@ class SiteRenderer:
         context: PageContext,
         tables: Mapping[str, pd.DataFrame],
         files: Mapping[str, bytes] | None = None,
+        *,
+        verify: bool = True,
     ) -> str:
         """Return the full HTML page for one version of a site.
 
         A template registered in :mod:`app.compute` also gets ``computed``: what its computation
-        derived from ``tables`` and ``files`` (uploaded workbooks by name).
+        derived from ``tables`` and ``files`` (uploaded workbooks by name). ``verify`` is false
+        when rendering a version again: its computation's second opinions ran when it was made.
 
         :raise ComputeError: the template's computation refuses the content.
         """
@@ -165,10 +168,9 @@ class SiteRenderer:
         def figure(
             element_id: str, data: dict[str, Any], label: str, description: str = ""
         ) -> Markup:
+            # No plotly layout template: site.js lays its own over every figure (colours from
+            # the stylesheet, light or dark); plotly's would only add kilobytes to each chart.
             drawn.append(element_id)
-            # site.js lays its own template over every figure (colours from the stylesheet,
-            # light or dark): plotly's would only add kilobytes to each chart.
-            data.get("layout", {}).pop("template", None)
             described = f' aria-describedby="{element_id}-text"' if description else ""
             text = (
                 f'<p class="visually-hidden" id="{element_id}-text">'
@@ -214,7 +216,9 @@ class SiteRenderer:
             return figure(element_id, data, plain(title or "Timeline") + ". " + summary(items))
 
         computation = template_compute(template.name)
-        computed = computation.compute(content, tables, files or {}) if computation else {}
+        computed = (
+            computation.compute(content, tables, files or {}, verify=verify) if computation else {}
+        )
         if computed.get("has_charts"):
             drawn.append("computed")  # figures of the template's own, drawn by its own script
 

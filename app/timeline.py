@@ -12,9 +12,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import plotly.graph_objects as go
-
-from app.charts import figure_json, new_figure, plain
+from app.charts import plain
 from app.dates import long_date, parse_day
 
 # status → (colour, marker symbol); colours match the pills of the site stylesheet.
@@ -91,26 +89,17 @@ def build_timeline(
     statuses = list(STATUS_STYLES) + sorted(
         {str(item.get("status")) for _, item, _ in dated} - set(STATUS_STYLES)
     )
-    figure = new_figure()
+    traces = []
     for status in statuses:
         members = [(row, i, day) for row, i, day in dated if str(i.get("status")) == status]
         if not members:
             continue
         colour, symbol = STATUS_STYLES.get(status, OTHER_STYLE)
-        figure.add_trace(
-            go.Scatter(
-                x=[day.isoformat() for _, _, day in members],
-                y=[row for row, _, _ in members],
-                name=status_label(status),
-                mode="markers+text",
-                marker={"color": colour, "symbol": symbol, "size": 13, "line": {"width": 2}},
-                text=[_marker_label(item) for _, item, _ in members],
-                textposition=[
-                    "middle right" if day <= middle else "middle left" for _, _, day in members
-                ],
-                textfont={"size": 11},
-                cliponaxis=False,
-                customdata=[
+        # Keys in the order plotly's graph_objects wrote them: pages stay byte for byte the same.
+        traces.append(
+            {
+                "cliponaxis": False,
+                "customdata": [
                     [
                         _short(item.get("name"), 120),
                         f"Due {long_date(day)}",
@@ -119,51 +108,62 @@ def build_timeline(
                     ]
                     for _, item, day in members
                 ],
-                hovertemplate=(
+                "hovertemplate": (
                     "<b>%{customdata[0]}</b><br>%{customdata[1]}<br>Owner: %{customdata[2]}"
                     "<br>%{customdata[3]}<extra></extra>"
                 ),
-            )
+                "marker": {"color": colour, "line": {"width": 2}, "size": 13, "symbol": symbol},
+                "mode": "markers+text",
+                "name": status_label(status),
+                "text": [_marker_label(item) for _, item, _ in members],
+                "textfont": {"size": 11},
+                "textposition": [
+                    "middle right" if day <= middle else "middle left" for _, _, day in members
+                ],
+                "x": [day.isoformat() for _, _, day in members],
+                "y": [row for row, _, _ in members],
+                "type": "scatter",
+            }
         )
     rows = max(3, len(dated))
     top, bottom, row_height = 100, 90, 46
     pad = dt.timedelta(days=max(2, span // 25))
-    figure.update_layout(
-        title={"text": plain(title)},
-        height=top + bottom + row_height * rows,
-        margin={"l": 16, "r": 16, "t": top, "b": bottom},
+    layout = {
+        "title": {"text": plain(title)},
+        "margin": {"l": 16, "r": 16, "t": top, "b": bottom},
         # Below the date labels of the axis, whatever the height: y is a fraction of the plot.
-        legend={
+        "legend": {
+            "title": {"text": "Status", "side": "top left"},
+            "font": {"size": 11},
             "orientation": "h",
             "x": 0,
             "y": -50 / (row_height * rows),
             "yanchor": "top",
-            "title": {"text": "Status", "side": "top left"},
-            "font": {"size": 11},
         },
-        xaxis={
+        "xaxis": {
             "type": "date",
             "nticks": 6,
             "range": [(first - pad).isoformat(), (last + pad).isoformat()],
         },
-        yaxis={"visible": False, "range": [rows - 0.5, -0.7]},
-        shapes=[_line(day, index == 0) for index, (_, day) in enumerate(lines)],
-        annotations=[
+        "yaxis": {"visible": False, "range": [rows - 0.5, -0.7]},
+        "height": top + bottom + row_height * rows,
+        "shapes": [_line(day, index == 0) for index, (_, day) in enumerate(lines)],
+        "annotations": [
             {
+                "font": {"size": 11},
+                "showarrow": False,
+                "text": label,
                 "x": day.isoformat(),
                 "xref": "x",
                 "y": 1,
-                "yref": "paper",
                 "yanchor": "bottom",
+                "yref": "paper",
                 "yshift": 14 * index,  # a level each, so labels of close dates do not collide
-                "text": label,
-                "showarrow": False,
-                "font": {"size": 11},
             }
             for index, (label, day) in enumerate(lines)
         ],
-    )
-    return figure_json(figure)
+    }
+    return {"data": traces, "layout": layout}
 
 
 def _dated(items: Sequence[Mapping[str, Any]]) -> list[tuple[Mapping[str, Any], dt.date]]:
@@ -180,16 +180,16 @@ def _marker_label(item: Mapping[str, Any]) -> str:
 def _line(day: dt.date, today: bool) -> dict[str, Any]:
     """A vertical line across the plot at ``day``: dotted grey for today, dashed for marks."""
     return {
-        "type": "line",
-        "xref": "x",
-        "yref": "paper",
-        "x0": day.isoformat(),
-        "x1": day.isoformat(),
-        "y0": 0,
-        "y1": 1,
         "line": {
             "color": "#525d6e" if today else "#1b5cc4",
-            "width": 1.5,
             "dash": "dot" if today else "dash",
+            "width": 1.5,
         },
+        "type": "line",
+        "x0": day.isoformat(),
+        "x1": day.isoformat(),
+        "xref": "x",
+        "y0": 0,
+        "y1": 1,
+        "yref": "paper",
     }

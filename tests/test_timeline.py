@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from app.timeline import build_timeline, summary
+from tests.test_charts import as_plotly_writes
 
 TODAY = dt.date(2026, 12, 21)
 ITEMS = [
@@ -50,3 +51,8 @@ def test_hover_says_what_is_overdue_and_markup_never_reaches_plotly() -> None:
 
 def test_summary_names_the_statuses() -> None:
     assert summary(ITEMS[:2]) == "Timeline of 2 items: 1 on track, 1 at risk"
+
+
+def test_the_figure_is_what_plotly_writes() -> None:
+    figure = build_timeline(ITEMS, today=TODAY, title="<i>M</i>", marks=[("GA", "2027-02-10")])
+    assert as_plotly_writes(figure) == figure

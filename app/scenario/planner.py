@@ -151,15 +151,19 @@ class ScenarioPlanner:
         content: Mapping[str, Any],
         tables: Mapping[str, pd.DataFrame],
         files: Mapping[str, bytes],
+        *,
+        verify: bool = True,
     ) -> dict[str, Any]:
         """Evaluate the model and return the page's ``computed`` context.
+
+        ``verify`` cross-checks a workbook against the formula engine (see :meth:`spec`).
 
         :raise ComputeError: the workbook's values and the formula engine's disagree.
         """
         if not isinstance(content.get("model"), Mapping):
             return {"planner": None, "problem": None, "has_charts": False}
         try:
-            spec = self.spec(content, tables, files)
+            spec = self.spec(content, tables, files, verify=verify)
         except (SpecProblem, WorkbookError) as exc:
             return {"planner": None, "problem": str(exc), "has_charts": False}
         return {"planner": self.view(spec, content), "problem": None, "has_charts": True}
@@ -169,8 +173,14 @@ class ScenarioPlanner:
         content: Mapping[str, Any],
         tables: Mapping[str, pd.DataFrame],
         files: Mapping[str, bytes],
+        *,
+        verify: bool = True,
     ) -> PlannerSpec:
         """Build the planner spec, cross-checking a workbook against the formula engine.
+
+        The cross-check runs once per workbook for a new version (``verify``; its verdict is
+        kept by the workbook's hash), never for a version rendered again: it passed when the
+        version was made, and it takes seconds on a large workbook.
 
         :raise SpecProblem: or WorkbookError: the references or the file cannot be used.
         :raise ComputeError: the two engines disagree.
@@ -187,7 +197,8 @@ class ScenarioPlanner:
             raise SpecProblem(f"the workbook {filename!r} is not among this version's files")
         workbook = self.workbooks.get(filename, data, self.limits)
         spec = workbook_spec(content, workbook)
-        self.cross_check(workbook.sha256, spec, data)
+        if verify:
+            self.cross_check(workbook.sha256, spec, data)
         return spec
 
     def cross_check(self, sha256: str, spec: PlannerSpec, data: bytes) -> None:
@@ -213,8 +224,11 @@ class ScenarioPlanner:
     def view(self, spec: PlannerSpec, content: Mapping[str, Any]) -> dict[str, Any]:
         """Compute the projections and sensitivity and shape them for the page."""
         data = spec.to_json()
-        projections = engine.project(data)
-        values = engine.evaluate(spec.model)
+        numbers = engine.planner_numbers(data, spec.base, spec.primary, SENSITIVITY_STEP)
+        projections: dict[str, dict[str, list[float | None]]] = numbers["projections"]
+        values: dict[str, Any] = numbers["values"]
+        sensitivity: dict[str, Any] | None = numbers.get("sensitivity")
+        assert sensitivity is not None, "the primary output was checked to be an output"
         periods = spec.periods
         outputs = []
         for index, output in enumerate(spec.outputs):
@@ -252,8 +266,6 @@ class ScenarioPlanner:
                     "rows": rows,
                 }
             )
-        sensitivity = engine.sensitivity(data, spec.base, spec.primary, SENSITIVITY_STEP)
-        assert sensitivity is not None, "the primary output was checked to be an output"
         horizon_label = f"{spec.period_name} {periods[spec.base][-1]}"
         tornado_rows = sorted(
             sensitivity["rows"],

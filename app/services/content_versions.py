@@ -95,7 +95,7 @@ def add_version(
         created_at=utcnow(),
         sources=list(sources),
     )
-    render_version(deps, site, version, tables)
+    render_version(deps, site, version, tables, new=True)
     session.add(version)
     site.latest_version = number
     moved = reanchor_annotations(session, site, content, number, skip={r.id for r in resolves})

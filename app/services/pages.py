@@ -38,11 +38,14 @@ def render_version(
     site: Site,
     version: SiteVersion,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    *,
+    new: bool = False,
 ) -> None:
     """Render one version of a site and write its page atomically.
 
-    Call it for a new version, and again for existing versions when what the frame shows
-    (name, owner, department, expiry) changes. ``tables`` saves re-reading the files.
+    Call it with ``new`` for a new version (its template's computation verifies the numbers,
+    see :mod:`app.compute`), and without for existing versions when what the frame shows
+    (name, owner, department, expiry) or the day changes. ``tables`` saves re-reading the files.
     """
     template = deps.registry.get(version.template)
     if template is None:
@@ -51,7 +54,12 @@ def render_version(
         tables = version_tables(deps, version.sources)
     files = version_workbooks(deps, version.sources) if template_compute(template.name) else {}
     html = deps.renderer.render(
-        template, version.content, page_context(site, version, version.sources), tables, files
+        template,
+        version.content,
+        page_context(site, version, version.sources),
+        tables,
+        files,
+        verify=new,
     )
     deps.pages.write(site.id, version.number, html)
 

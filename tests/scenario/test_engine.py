@@ -280,6 +280,20 @@ def test_disagreeing_engines_refuse_the_version(
     assert caught.value.details[0].startswith("Projection!F13")
 
 
+def test_a_version_rendered_again_is_not_cross_checked_again(
+    model_bytes: bytes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def unreachable(data: bytes) -> dict[str, Any]:
+        raise AssertionError("the formula engine ran for a version rendered again")
+
+    monkeypatch.setattr(crosscheck, "formulas_values", unreachable)
+    files = {"model.xlsx": model_bytes}
+    computed = ScenarioPlanner().compute(content_for(), {}, files, verify=False)
+    assert computed["planner"] is not None and computed["problem"] is None
+    with pytest.raises(AssertionError, match="rendered again"):
+        ScenarioPlanner().compute(content_for(), {}, files)  # a new version: checked
+
+
 def test_an_unusable_workbook_is_explained_on_the_page() -> None:
     data = workbook_bytes(
         {

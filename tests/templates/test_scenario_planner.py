@@ -25,6 +25,7 @@ from app.render import SiteRenderer
 from app.scenario import crosscheck, engine
 from app.scenario.planner import ScenarioPlanner
 from app.scenario.view import output_text
+from app.services.pages import render_version
 from app.site_template import load_registry
 from app.template_check import example_context, example_tables, page_problems
 from tests.conftest import Auth, wait_for_jobs
@@ -141,6 +142,32 @@ def test_engines_disagreeing_fails_the_job_and_keeps_the_inputs(
     with app.extensions["sitewright.db"].transaction() as session:
         assert session.scalar(select(func.count()).select_from(SiteVersion)) == 0
         assert session.scalar(select(func.count()).select_from(Source)) == 2
+
+
+def test_a_page_rendered_again_does_not_run_the_cross_check_again(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    samples_dir: Path,
+    llm_server: FakeLLMServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    status = generate(app, client, auth, samples_dir, llm_server)
+    assert status["status"] == "succeeded", status
+    planner = COMPUTES["scenario_planner"]
+    assert isinstance(planner, ScenarioPlanner)
+    monkeypatch.setattr(planner, "_checked", OrderedDict())  # as in a process started since
+
+    def unreachable(data: bytes) -> dict[str, Any]:
+        raise AssertionError("the formula engine ran again")
+
+    monkeypatch.setattr(crosscheck, "formulas_values", unreachable)
+    deps = app.extensions["sitewright.deps"]
+    with app.extensions["sitewright.db"].transaction() as session:
+        version = session.scalars(select(SiteVersion)).one()
+        before = deps.pages.read(version.site_id, version.number)
+        render_version(deps, version.site, version)  # as a rename or the daily refresh does
+        assert deps.pages.read(version.site_id, version.number) == before
 
 
 @pytest.mark.browser
