@@ -43,7 +43,16 @@ from typing import Any
 
 import httpx
 from harness import TEMPLATES, postgres_url, replay
-from stack import Skip, Stack, StackOptions, running_stack, sample_files, site_form, skip
+from stack import (
+    DEFAULT_REDIS,
+    Skip,
+    Stack,
+    StackOptions,
+    running_stack,
+    sample_files,
+    site_form,
+    skip,
+)
 
 # harness put the repository on the path: the fake is the tests' own, not a copy.
 from tests.fakes.llm_server import FakeLLMServer, Reply
@@ -179,15 +188,18 @@ async def kill_worker(stack: Stack, at: float, started: float) -> str | None:
     return None
 
 
-async def run(stack: Stack, token: str, args: argparse.Namespace) -> tuple[list[Submitted], float]:
-    """Submit the jobs at once, follow each to its end; return them and the wall time."""
+async def run(
+    stack: Stack, token: str, args: argparse.Namespace
+) -> tuple[list[Submitted], float, str | None]:
+    """Submit the jobs at once, follow each to its end; return them, the wall time and the
+    id of the job whose worker was killed."""
     async with httpx.AsyncClient(
         base_url=stack.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=120
     ) as api:
         started = time.monotonic()
         jobs = await asyncio.gather(*(submit(api, n) for n in range(args.jobs)))
         print(f"  submitted {len(jobs)} in {time.monotonic() - started:.1f}s", flush=True)
-        killer = None
+        killer, killed = None, None
         if args.kill_worker_at is not None:
             killer = asyncio.create_task(kill_worker(stack, args.kill_worker_at, started))
         deadline = started + args.deadline
@@ -195,11 +207,17 @@ async def run(stack: Stack, token: str, args: argparse.Namespace) -> tuple[list[
         wall = time.monotonic() - started
         if killer is not None:
             killed = await killer
-            args.killed = killed
-    return jobs, wall
+    return jobs, wall, killed
 
 
-def summarize(stack: Stack, jobs: list[Submitted], wall: float, llm: FaultyLLM, args: Any) -> int:
+def summarize(
+    stack: Stack,
+    jobs: list[Submitted],
+    wall: float,
+    killed: str | None,
+    llm: FaultyLLM,
+    args: argparse.Namespace,
+) -> int:
     """Print the summary line and the failure messages; return the exit code."""
     accepted = [j for j in jobs if j.status == 202]
     server_errors = [j for j in jobs if j.status is None or j.status >= 500]
@@ -226,7 +244,6 @@ def summarize(stack: Stack, jobs: list[Submitted], wall: float, llm: FaultyLLM, 
         print(f"  {count} x failed: {message}")
     for job in stuck:
         print(f"  stuck: {job.job_id} {job.final}")
-    killed = getattr(args, "killed", None)
     code = 1 if lost or stuck or server_errors or silent else 0
     if killed:
         final = next((j.final for j in jobs if j.job_id == killed), None)
@@ -246,6 +263,11 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=20)
     parser.add_argument("--runner", choices=("redis", "threads"), default="redis")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (redis)")
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("SITEWRIGHT_BENCH_REDIS_URL", DEFAULT_REDIS),
+        help="Redis server (without a database number: the run takes a free one of 9-15)",
+    )
     parser.add_argument("--deadline", type=float, default=300, help="seconds for every job")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--kill-worker-at", type=float, help="kill -9 a busy worker at T s")
@@ -270,12 +292,16 @@ def main() -> None:
         with FakeLLMServer(llm) as server:
             env["SITEWRIGHT_LLM_BASE_URL"] = server.base_url
             options = StackOptions(
-                postgres_url=url, runner=args.runner, worker_processes=args.workers, env=env
+                postgres_url=url,
+                runner=args.runner,
+                worker_processes=args.workers,
+                redis_base=args.redis_url,
+                env=env,
             )
             with running_stack(options) as stack:
                 token = stack.token("generator@example.com")
-                jobs, wall = asyncio.run(run(stack, token, args))
-                code = summarize(stack, jobs, wall, llm, args)
+                jobs, wall, killed = asyncio.run(run(stack, token, args))
+                code = summarize(stack, jobs, wall, killed, llm, args)
     except Skip as exc:
         skip(str(exc))
     sys.exit(code)

@@ -14,13 +14,16 @@ What runs
 
     What "refused" means is what the app answers (checked once before the load, below in
     ``REFUSED``); a 200 on a forbidden request is a leak. Errors: 5xx, connection errors,
-    timeouts, any other unexpected status.
+    timeouts, any other unexpected status. A GET the server drops on a kept-alive connection
+    without answering is sent once more, as browsers do, and counted ("resent");
+    ``--no-resend`` counts it as an error.
 
 ``--restart-db-at T`` (PostgreSQL only) restarts the PostgreSQL cluster at T seconds with
 ``pg_ctlcluster`` (it briefly affects every user of that server: a bench script, never a test).
 Failures from the restart until the service recovers are explained if they are 503 (the app's
-"database unavailable" answer); anything else is unexplained. Time to recovery: from the end
-of the restart to the first request after which nothing failed.
+"database unavailable" answer); anything else is unexplained. The load goes on until 15 s after
+the restart command returns, however long it takes. Time to recovery: from the end of the
+restart to the first success after the last 503.
 
 Prints one summary line and exits 1 on errors, leaks, unexplained failures or no recovery::
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import random
 import re
 import shutil
@@ -74,8 +78,11 @@ REFUSED: dict[str, tuple[int, ...]] = {
 }
 ALLOWED = ("allowed", "asset")
 RESTART_RECOVERY_LIMIT_S = 30.0
+RECOVERY_WATCH_S = 15.0  # load kept on after a restart ends, to measure recovery
 # gunicorn's lines about its workers: a restart closes the keep-alive connections it holds.
 GUNICORN_EVENTS = r"Autorestarting|WORKER TIMEOUT|Booting worker|Worker exiting|SIGKILL|SIGABRT"
+# Log lines of a 500: the app's error handler, or gunicorn's when the app itself raised.
+SERVER_ERRORS = r"unhandled error|Error handling request|WORKER TIMEOUT|CRITICAL"
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
@@ -108,6 +115,10 @@ class Tally:
     outcomes: list[Outcome] = field(default_factory=list)
     restart: tuple[float, float] | None = None  # (start, end) of the restart command
     restart_failed: str = ""
+    until: float = 0.0  # the viewers stop then (monotonic); a restart pushes it back
+    resend: bool = True  # send a GET again once when the server closed its connection
+    resent: list[float] = field(default_factory=list)  # when a GET was sent again
+    elapsed: float = 0.0
 
 
 def create_sites(api: httpx.Client, names: list[str], template: str) -> list[tuple[int, str]]:
@@ -201,7 +212,16 @@ class Viewer:
         client = self.client if cookie else self.anonymous
         at = time.monotonic()
         try:
-            response = await client.get(path)
+            try:
+                response = await client.get(path)
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                # The server closed a kept-alive connection as the request went out (e.g. a
+                # worker recycled after max_requests): browsers send such a GET again (RFC 9112
+                # 9.3.1). Counted and printed; --no-resend counts them as errors instead.
+                if not tally.resend:
+                    raise
+                tally.resent.append(time.monotonic() - started)
+                response = await client.get(path)
         except httpx.HTTPError as exc:
             tally.outcomes.append(
                 Outcome(at - started, time.monotonic() - at, kind, None, type(exc).__name__)
@@ -229,16 +249,11 @@ class Viewer:
 
 
 async def view(
-    viewer: Viewer,
-    forbidden: list[tuple[str, str, bool]],
-    tally: Tally,
-    started: float,
-    until: float,
-    seed: int,
+    viewer: Viewer, forbidden: list[tuple[str, str, bool]], tally: Tally, started: float, seed: int
 ) -> None:
-    """Loop until ``until``: mostly pages, one request in ten forbidden."""
+    """Loop until ``tally.until``: mostly pages, one request in ten forbidden."""
     rng = random.Random(seed)  # noqa: S311 - a load mix, not a secret
-    while time.monotonic() < until:
+    while time.monotonic() < tally.until:
         if rng.random() < 0.1:
             kind, path, cookie = rng.choice(forbidden)
             await viewer.fetch(tally, started, path, kind, cookie)
@@ -246,25 +261,46 @@ async def view(
             await viewer.visit(tally, started, rng)
 
 
-def pg_restart_command() -> list[str]:
-    """The command that restarts this machine's PostgreSQL cluster."""
-    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir())
+def pg_ctlcluster(action: str) -> list[str]:
+    """The command that runs ``action`` (restart, start) on this machine's PostgreSQL cluster.
+
+    pg_ctl waits 180 s, not its default 60: the shutdown checkpoint of a server many test
+    schemas have written to can take longer than a minute on a busy disk.
+    """
+    folder = Path("/etc/postgresql")
+    versions = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
     if not versions or shutil.which("pg_ctlcluster") is None:
         raise Skip("no local PostgreSQL cluster to restart (pg_ctlcluster, /etc/postgresql)")
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart"]
+    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", action]
 
 
-async def restart_database(tally: Tally, started: float, at: float) -> None:
+async def run_command(command: list[str]) -> tuple[int, str]:
+    """Run ``command``; return its exit code and output."""
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output, _ = await process.communicate()
+    return process.returncode or 0, output.decode(errors="replace").strip()
+
+
+async def measure(tally: Tally, started: float) -> None:
+    """Note how long the load lasted (a restart may make it longer than asked)."""
+    while time.monotonic() < tally.until:
+        await asyncio.sleep(0.2)
+    tally.elapsed = time.monotonic() - started
+
+
+async def restart_database(tally: Tally, started: float, at: float, seconds: float) -> None:
     """At ``at`` seconds, restart the PostgreSQL cluster and note when it ran."""
     await asyncio.sleep(max(0.0, started + at - time.monotonic()))
     begin = time.monotonic() - started
-    process = await asyncio.create_subprocess_exec(
-        *pg_restart_command(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-    )
-    output, _ = await process.communicate()
+    tally.until = math.inf  # the load goes on until the database is back, to see recovery
+    code, output = await run_command([*pg_ctlcluster("restart"), "--", "-t", "180"])
+    if code != 0:
+        tally.restart_failed = output
+        await run_command(pg_ctlcluster("start"))  # never leave the server down
     tally.restart = (begin, time.monotonic() - started)
-    if process.returncode != 0:
-        tally.restart_failed = output.decode(errors="replace").strip()
+    tally.until = max(started + seconds, time.monotonic() + RECOVERY_WATCH_S)
 
 
 def check_refusals(stack: Stack, seeded: Seeded, cookie: str) -> None:
@@ -299,10 +335,10 @@ async def load(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> Tally:
         for c in cookies
     ]
     anonymous = httpx.AsyncClient(base_url=stack.base_url, limits=limits, timeout=timeout)
-    tally = Tally()
+    tally = Tally(resend=not args.no_resend)
     print(f"  load starts at {time.strftime('%H:%M:%S')}", flush=True)
     started = time.monotonic()
-    until = started + args.seconds
+    tally.until = started + args.seconds
     tasks = []
     for n in range(args.viewers):
         index = n % args.users
@@ -312,9 +348,10 @@ async def load(stack: Stack, seeded: Seeded, args: argparse.Namespace) -> Tally:
             pages.append(f"/s/{seeded.group_only}/")
         viewer = Viewer(clients[index], anonymous, pages)
         forbidden = forbidden_requests(seeded, in_group)
-        tasks.append(view(viewer, forbidden, tally, started, until, args.seed + n))
+        tasks.append(view(viewer, forbidden, tally, started, args.seed + n))
     if args.restart_db_at is not None:
-        tasks.append(restart_database(tally, started, args.restart_db_at))
+        tasks.append(restart_database(tally, started, args.restart_db_at, args.seconds))
+    tasks.append(measure(tally, started))
     try:
         await asyncio.gather(*tasks)
     finally:
@@ -346,9 +383,10 @@ def summarize(stack: Stack, tally: Tally, args: argparse.Namespace, database: st
     code = 0
     if tally.restart is not None:
         begin, end = tally.restart
-        after = [o for o in failed if o.at >= begin]
-        last_failure = max((o.at + o.latency for o in after), default=end)
-        window_end = max(end, last_failure)
+        after = [o for o in failed if o.at + o.latency >= begin]
+        # The window lasts until the last 503; any other failure is unexplained, wherever.
+        last_503 = max((o.at + o.latency for o in after if o.status == 503), default=end)
+        window_end = max(end, last_503)
         explained = [o for o in after if o.status == 503 and o.at <= window_end]
         recovered = [o for o in outcomes if o.at > window_end and not failure(o)]
         first_ok = min((o.at + o.latency for o in recovered), default=None)
@@ -358,14 +396,15 @@ def summarize(stack: Stack, tally: Tally, args: argparse.Namespace, database: st
         else:
             recovery = (
                 f" restart=[{begin:.1f}s,{end:.1f}s] recovered {max(0.0, first_ok - end):.1f}s "
-                f"after the restart ended (errors stopped at {window_end:.1f}s)"
+                f"after the restart ended (503s stopped at {window_end:.1f}s)"
             )
         if tally.restart_failed:
             print(f"the restart command failed: {tally.restart_failed}")
             code = 1
     explained_ids = {id(o) for o in explained}
     unexplained = [o for o in failed if id(o) not in explained_ids]
-    elapsed = args.seconds
+    refused_when_up = [o for o in forbidden if id(o) not in explained_ids]
+    elapsed = tally.elapsed
     statuses = Counter(o.status for o in outcomes)
     print(
         f"viewers db={database} viewers={args.viewers} users={args.users} "
@@ -373,10 +412,20 @@ def summarize(stack: Stack, tally: Tally, args: argparse.Namespace, database: st
         f"req/s={len(outcomes) / elapsed:.0f} "
         f"p50={percentile(latencies, 0.5):.0f}ms p99={percentile(latencies, 0.99):.0f}ms "
         f"errors={len(unexplained)} explained(database restarting)={len(explained)} "
-        f"forbidden refused {len(refused)}/{len(forbidden)} leaks={len(leaks)}{recovery}",
+        f"forbidden refused {len(refused)}/{len(refused_when_up)} leaks={len(leaks)} "
+        f"resent={len(tally.resent)}{recovery}",
         flush=True,
     )
     print(f"  statuses: {dict(sorted(statuses.items(), key=lambda kv: str(kv[0])))}")
+    if tally.resent:
+        times = ", ".join(f"{at:.1f}" for at in tally.resent)
+        recycled = stack.count_in_logs("Autorestarting worker")
+        booted = stack.count_in_logs("Booting worker")
+        print(
+            f"  {len(tally.resent)} GETs sent again after the server closed a kept-alive "
+            f"connection (at {times} s); gunicorn recycled workers {recycled} times "
+            f"(max_requests) and booted {booted} workers in all"
+        )
     if unexplained or leaks:
         code = 1
         kinds = Counter((o.kind, o.status, o.error) for o in [*unexplained, *leaks])
@@ -386,8 +435,9 @@ def summarize(stack: Stack, tally: Tally, args: argparse.Namespace, database: st
         print(f"  unexplained failures at (s): {times}")
         for line in stack.log_lines(GUNICORN_EVENTS)[-20:]:
             print(f"  gunicorn: {line}")
-        for block in stack.tracebacks():
+        for block in stack.tracebacks(record=SERVER_ERRORS):
             print(block)
+        print(f"  logs kept in {stack.keep_logs()}")
     elif explained:
         print(f"  {stack.count_in_logs('database unavailable on')} 'database unavailable' logs")
     return code
@@ -401,6 +451,11 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=30, help="per request, in seconds")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
+        "--no-resend",
+        action="store_true",
+        help="count a GET the server dropped on a kept-alive connection as an error",
+    )
+    parser.add_argument(
         "--database-url",
         help='PostgreSQL URL, or "env" (SITEWRIGHT_BENCH_POSTGRES_URL, ...); default SQLite',
     )
@@ -413,7 +468,7 @@ def main() -> None:
         skip("--restart-db-at needs PostgreSQL (--database-url)")
     try:
         if args.restart_db_at is not None:
-            pg_restart_command()
+            pg_ctlcluster("restart")
         with running_stack(StackOptions(postgres_url=url)) as stack:
             seeded = seed(stack)
             print(

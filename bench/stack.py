@@ -14,6 +14,7 @@ import contextlib
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import REPO, SAMPLES, database
+from harness import REPO, SAMPLES
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import create_engine, text
@@ -96,19 +97,32 @@ class Stack:
                     found.append((worker.pid, current.split("_", 1)[0] if current else None))
             return found
 
-    def tracebacks(self, limit: int = 3) -> list[str]:
-        """Return the last ``limit`` tracebacks (with the line before each) in the logs."""
+    def tracebacks(self, limit: int = 3, record: str = r"\[(ERROR|CRITICAL)\]") -> list[str]:
+        """Return the last ``limit`` tracebacks of log lines matching ``record`` (ERROR).
+
+        Tracebacks of WARNING lines (a retried heartbeat, a maintenance pass during a
+        database restart) are left out: they are expected.
+        """
         found: list[str] = []
         for name, path in self.logs.items():
-            lines = path.read_text("utf-8", errors="replace").splitlines()
-            for index, line in enumerate(lines):
-                if line.startswith("Traceback"):
-                    end = index + 1
-                    while end < len(lines) and (lines[end].startswith((" ", "\t")) or not end):
-                        end += 1
-                    block = lines[max(0, index - 1) : min(end + 1, len(lines))]
-                    found.append(f"[{name} log]\n" + "\n".join(block))
+            header, block = "", list[str]()
+            for line in path.read_text("utf-8", errors="replace").splitlines():
+                if re.match(r"\[\d{4}-", line):  # a new log record: "[time] [pid] [LEVEL] ..."
+                    if block:
+                        found.append(f"[{name} log] {header}\n" + "\n".join(block))
+                    header, block = line, []
+                elif re.search(record, header):
+                    block.append(line)
+            if block:
+                found.append(f"[{name} log] {header}\n" + "\n".join(block))
         return found[-limit:]
+
+    def keep_logs(self) -> Path:
+        """Copy the logs out of the temporary folder (for a failed run); return where."""
+        kept = Path(tempfile.mkdtemp(prefix="sitewright-load-logs-"))
+        for path in self.logs.values():
+            shutil.copy(path, kept / path.name)
+        return kept
 
     def log_lines(self, pattern: str) -> list[str]:
         """Return the log lines matching the regular expression ``pattern``."""
@@ -146,7 +160,7 @@ def check_postgres(url: str) -> None:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
-        raise Skip(f"PostgreSQL is not reachable at {url} ({type(exc.orig).__name__})") from exc
+        raise Skip(f"PostgreSQL is not reachable at {url} ({type(exc).__name__})") from exc
     finally:
         engine.dispose()
 
@@ -174,6 +188,29 @@ def bench_redis(base: str) -> Iterator[str]:
         with contextlib.suppress(RedisError):
             connection.flushdb()
         connection.close()
+
+
+@contextlib.contextmanager
+def fresh_database(postgres_url: str | None, folder: Path) -> Iterator[str]:
+    """Yield a new database URL: SQLite in ``folder``, or a new schema (dropped afterwards).
+
+    Like ``harness.database``, but its connections are checked before use, so the schema is
+    dropped even after the server was restarted under it (``--restart-db-at``).
+    """
+    if not postgres_url:
+        yield f"sqlite:///{folder / 'sitewright.db'}"
+        return
+    admin = create_engine(postgres_url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    schema = "load_" + secrets.token_hex(4)
+    with admin.begin() as connection:
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    joiner = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
 
 
 def base_env(folder: Path, database_url: str, extra: dict[str, str]) -> dict[str, str]:
@@ -259,7 +296,7 @@ def running_stack(options: StackOptions) -> Iterator[Stack]:
         check_postgres(options.postgres_url)
     with contextlib.ExitStack() as cleanup:
         folder = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="sitewright-load-")))
-        url = cleanup.enter_context(database(options.postgres_url, folder))
+        url = cleanup.enter_context(fresh_database(options.postgres_url, folder))
         extra = dict(options.env)
         redis_url = None
         if options.runner == "redis":
