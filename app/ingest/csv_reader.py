@@ -28,7 +28,7 @@ _AMBIGUOUS_POINT = re.compile(r"^[+-]?\d{1,3}\.\d{3}$")
 def read_csv(filename: str, data: bytes, limits: IngestLimits) -> Table:
     """Read a CSV file into one table named after the file."""
     text = decode_text(filename, data, what="CSV text file")
-    if not text.strip():
+    if not text or text.isspace():  # not text.strip(), which would copy a large file
         raise _empty_error(filename)
     sample = _sample(text)
     delimiter = detect_delimiter(sample)
@@ -36,7 +36,11 @@ def read_csv(filename: str, data: bytes, limits: IngestLimits) -> Table:
     header, width = _header_and_width(sample, delimiter)
     if width > limits.max_columns:
         raise _too_wide_error(filename, width, limits)
-    frame = _parse(filename, text, delimiter, decimal_comma, width, limits)
+    # pandas reads UTF-8 bytes as they are, where an io.StringIO would hold four bytes a
+    # character; the text is not needed past here, so it is let go before the parse.
+    encoded = text.encode("utf-8")
+    del text
+    frame = _parse(filename, encoded, delimiter, decimal_comma, width, limits)
     # Pandas would rename repeats "a.1" and guess an index column from rows longer than the
     # header; naming the columns ourselves keeps every value under the right name.
     frame.columns = pd.Index(header + [""] * (len(frame.columns) - len(header)))
@@ -83,7 +87,7 @@ def uses_decimal_comma(sample: str, delimiter: str) -> bool:
 
 def _parse(
     filename: str,
-    text: str,
+    data: bytes,
     delimiter: str,
     decimal_comma: bool,
     width: int,
@@ -91,7 +95,8 @@ def _parse(
 ) -> pd.DataFrame:
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8",
             sep=delimiter,
             decimal="," if decimal_comma else ".",
             engine="c",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from app.ingest.frames import cell_text, column_kind, hashable_cells, is_text_column
@@ -65,13 +66,24 @@ def table_digest(table: Table) -> dict[str, Any]:
 def column_digest(name: str, series: pd.Series) -> dict[str, Any]:
     """Summarise one column: type, nulls, distinct values and type-specific statistics."""
     series = hashable_cells(series)
-    kind = column_kind(series)
-    values = series.dropna()
+    if is_text_column(series):
+        # One hash pass finds the gaps, the distinct texts and their counts. The distinct texts
+        # stand in for all values below: type, min and max are the same over them.
+        codes, uniques = pd.factorize(series)
+        nulls = int((codes < 0).sum())
+        counts: pd.Series | None = code_counts(codes[codes >= 0], uniques)
+        values = distinct = pd.Series(uniques)
+    else:
+        missing = series.isna()
+        nulls = int(missing.sum())
+        values = series[~missing]
+        counts, distinct = None, pd.Series(values.unique())
+    kind = column_kind(series, distinct)
     digest: dict[str, Any] = {
         "name": name[:MAX_COLUMN_NAME_CHARS],
         "dtype": kind,
-        "nulls": int(series.isna().sum()),
-        "distinct": int(values.nunique()),
+        "nulls": nulls,
+        "distinct": len(distinct),
     }
     if kind == "number" and len(values):
         digest.update(
@@ -83,12 +95,20 @@ def column_digest(name: str, series: pd.Series) -> dict[str, Any]:
     elif kind == "date" and len(values):
         digest.update(min=cell_text(values.min()), max=cell_text(values.max()))
     elif kind in {"text", "bool"}:
-        texts = values if is_text_column(values) else values.map(cell_text)
-        counts = texts.value_counts().head(TOP_VALUES)
+        if counts is None:
+            counts = code_counts(*pd.factorize(values.map(cell_text)))
         digest["top"] = [
-            {"value": clip(str(value)), "count": int(count)} for value, count in counts.items()
+            {"value": clip(str(value)), "count": int(count)}
+            for value, count in counts.head(TOP_VALUES).items()
         ]
     return digest
+
+
+def code_counts(codes: np.ndarray, uniques: pd.Index) -> pd.Series:
+    """Count the values ``pd.factorize`` coded, most frequent first and ties in order of
+    appearance, as ``Series.value_counts`` does (which is several times slower on text)."""
+    counts = pd.Series(np.bincount(codes, minlength=len(uniques)), index=uniques)
+    return counts.sort_values(ascending=False, kind="stable")
 
 
 def json_number(value: Any) -> int | float | None:

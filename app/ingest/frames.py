@@ -34,8 +34,27 @@ def tidy_frame(frame: pd.DataFrame) -> pd.DataFrame:
         names.append(name)
     frame.columns = pd.Index(unique_names(names))
     empty = [name for name in generated if name in frame.columns and frame[name].isna().all()]
-    frame = frame.drop(columns=empty).dropna(how="all")
+    frame = frame.drop(columns=empty)
+    blank = blank_rows(frame)
+    if blank.any():
+        frame = frame[~blank]
     return frame.reset_index(drop=True)
+
+
+def blank_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Mark the rows without any value, as ``dropna(how="all")`` would drop them.
+
+    Numeric columns are checked first: they are quick to check, and a row with a number in it
+    is not blank, so the slow text columns are usually checked on a few rows or none.
+    """
+    blank = np.ones(len(frame), dtype=bool)
+    positions = sorted(range(frame.shape[1]), key=lambda i: is_text_column(frame.iloc[:, i]))
+    for position in positions:
+        rows = np.flatnonzero(blank)
+        if not len(rows):
+            break
+        blank[rows] = frame.iloc[rows, position].isna().to_numpy()
+    return blank
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -60,11 +79,16 @@ def parse_grouped_numbers(frame: pd.DataFrame, decimal_comma: bool) -> pd.DataFr
         column = frame[name]
         if not is_text_column(column):
             continue
-        values = column.dropna().astype(str).str.strip()
-        separated = values.str.contains(group, regex=False) | values.str.contains(
-            decimal, regex=False
-        )
-        if values.empty or not separated.any() or not all_match(values, pattern):
+        # The first rows must match too: that rejects most text columns before any full scan.
+        if not all_match(column.iloc[:QUICK_CHECK_ROWS].dropna(), pattern, strip=True):
+            continue
+        values = column.dropna()
+        if values.empty or not all_match(values, pattern, strip=True):
+            continue
+        texts = values.astype(str)
+        if not (
+            texts.str.contains(group, regex=False) | texts.str.contains(decimal, regex=False)
+        ).any():
             continue
         cleaned = column.astype(str).str.strip().str.replace(group, "", regex=False)
         cleaned = cleaned.str.replace(decimal, ".", regex=False).where(column.notna())
@@ -86,26 +110,38 @@ def hashable_cells(series: pd.Series) -> pd.Series:
     )
 
 
-def column_kind(series: pd.Series) -> str:
-    """Return the digest type of a column: ``number``, ``date``, ``bool`` or ``text``."""
+def column_kind(series: pd.Series, values: pd.Series | None = None) -> str:
+    """Return the digest type of a column: ``number``, ``date``, ``bool`` or ``text``.
+
+    ``values`` are the column's non-missing values (or its distinct ones), when the caller has
+    them already.
+    """
     if pd.api.types.is_bool_dtype(series):
         return "bool"
     if pd.api.types.is_numeric_dtype(series):
         return "number"
     if pd.api.types.is_datetime64_any_dtype(series):
         return "date"
-    values = series.dropna()
-    if len(values) and all_match(values.astype(str), _ISO_DATE):
+    values = series.dropna() if values is None else values
+    if len(values) and all_match(values, _ISO_DATE):
         return "date"
     return "text"
 
 
-def all_match(values: pd.Series, pattern: re.Pattern[str]) -> bool:
-    """Tell whether every string in ``values`` matches ``pattern``, rejecting early on a sample."""
-    head = values.iloc[:QUICK_CHECK_ROWS]
-    if not head.str.fullmatch(pattern).all():
+def all_match(values: pd.Series, pattern: re.Pattern[str], strip: bool = False) -> bool:
+    """Tell whether every value as text (stripped if ``strip``) matches ``pattern``.
+
+    The first rows are checked on their own first, so most columns are rejected without
+    converting or scanning the whole column.
+    """
+
+    def matches(part: pd.Series) -> bool:
+        texts = part.astype(str)
+        return bool((texts.str.strip() if strip else texts).str.fullmatch(pattern).all())
+
+    if not matches(values.iloc[:QUICK_CHECK_ROWS]):
         return False
-    return len(values) <= QUICK_CHECK_ROWS or bool(values.str.fullmatch(pattern).all())
+    return len(values) <= QUICK_CHECK_ROWS or matches(values)
 
 
 def cell_text(value: Any) -> str:

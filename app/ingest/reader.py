@@ -72,7 +72,7 @@ def _check(filename: str, data: bytes, limits: IngestLimits) -> tuple[str, str]:
             f"{name} is {megabytes(len(data))}, over the {megabytes(limits.max_file_bytes)} "
             "limit for one file: upload a smaller file, or split it into several."
         )
-    if not data.strip():
+    if not data or data.isspace():  # not data.strip(), which would copy a large file
         advice = (
             "export the data again and upload a file with a header row and data"
             if extension in TABLE_EXTENSIONS

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+from collections.abc import Collection
 from typing import Any
 
 from app.llm.base import DraftRequest, RevisionRequest
@@ -114,13 +115,17 @@ classification."""
 
 
 _REVISING_HEADING = re.compile(r"^##\s+revis", re.IGNORECASE)
+_NAME = re.compile(r"[A-Za-z_]+")
 
 
-def revision_guidance(guidance: str) -> str:
+def revision_guidance(
+    guidance: str, sections: Collection[str] = (), shown: Collection[str] = ()
+) -> str:
     """Return the "## Revising" section of a template's prompt.md ("" if it has none).
 
     A revision sends that section only: the rest guides a first draft and would cost tokens on
-    every small change.
+    every small change. A list item that names some of ``sections`` but none of ``shown`` is
+    left out too: the model cannot change those sections in this revision.
     """
     lines: list[str] = []
     inside = False
@@ -128,16 +133,32 @@ def revision_guidance(guidance: str) -> str:
         if line.startswith("## "):
             inside = bool(_REVISING_HEADING.match(line))
             continue
-        if inside:
+        if not inside:
+            continue
+        if lines and line.startswith((" ", "\t")) and lines[-1].startswith("- "):
+            lines[-1] += "\n" + line  # a list item's continuation line
+        else:
             lines.append(line)
-    return "\n".join(lines).strip()
+    names, visible = set(sections), set(shown)
+    if "" in visible:  # the whole content is shown
+        visible = names
+    kept = [
+        line
+        for line in lines
+        if not line.startswith("- ")
+        or not (named := set(_NAME.findall(line)) & names)
+        or named & visible
+    ]
+    return "\n".join(kept).strip()
 
 
 def build_revision_messages(request: RevisionRequest) -> list[dict[str, str]]:
     """Return the chat messages for a revision: the parts shown, their shape, fenced data."""
     schema = request.template.schema
     system = _REVISION_RULES.format(title=request.template.title)
-    guidance = revision_guidance(request.template.guidance)
+    names = list(schema.get("properties", {}))
+    shown = {_section(path) for path, _ in request.parts}
+    guidance = revision_guidance(request.template.guidance, names, shown)
     if guidance:
         system += f"\n\nTemplate guidance for revisions:\n{guidance}"
     sections = []
@@ -172,6 +193,12 @@ def build_revision_messages(request: RevisionRequest) -> list[dict[str, str]]:
         messages.append({"role": "assistant", "content": request.previous_output})
         messages.append({"role": "user", "content": _repair_patch(request.errors or [])})
     return messages
+
+
+def _section(path: str) -> str:
+    """Return the top-level field a JSON Pointer lies in ("" for the whole content)."""
+    first = path.split("/")[1] if path.startswith("/") else ""
+    return first.replace("~1", "/").replace("~0", "~")
 
 
 def _node(schema: dict[str, Any], path: str) -> dict[str, Any]:

@@ -1,10 +1,12 @@
 """What a revision shows the model: the parts of the page an instruction is about, and a short
 description of the files.
 
-A revision sends only the sections the instruction names (by the section's field name, or by
-words found in just one or two sections), and the model may change only those. Instructions
-about the whole page, or that name nothing recognisable, get the whole content. Files already
-used are described in a line each; files added with the revision are digested in full.
+A revision sends only the sections the instruction names (by every word of the section's field
+name, or by words found in just one or two sections), and the model may change only those; if
+its answer needs another section, the repair shows it the whole page (``draft_patch``).
+Instructions about the whole page ("the page", "everything", "the tone"), or that name nothing
+recognisable, get the whole content. Files already used are described in a line each; files
+added with the revision are digested in full.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from app.site_template import SiteTemplate
 NAME_WEIGHT, FIELD_WEIGHT, WORD_WEIGHT = 3, 1, 2
 RARE_SECTIONS = 2  # a content word points at a section if it occurs in at most this many
 MIN_SCORE = 2
+LABEL_WORDS = 5  # a string of at most this many words is a label: a name, date or status
 WHOLE_PAGE = frozenset(
     {
         "everything",
@@ -29,14 +32,15 @@ WHOLE_PAGE = frozenset(
         "entire",
         "throughout",
         "overall",
-        "page",
-        "site",
         "tone",
         "translate",
         "consistent",
         "consistently",
     }
 )
+# "page" or "site" means the page itself after a determiner ("rewrite the page", "this site"),
+# not when it is part of a name ("the pricing page", "the site's changelog").
+_THE_PAGE = re.compile(r"\b(the|this|our|my|whole|entire|full)\s+(page|site)\b(?!['’]s)")
 STOPWORDS = frozenset(
     """a an and are as at be by for from has have in into is it its of on or our please that
     the their them then there these this to was we were what when where which who why will
@@ -69,27 +73,64 @@ def _field_names(node: dict[str, Any]) -> set[str]:
     return names
 
 
+def _phrases(node: Any) -> set[str]:
+    """Return the allowed values of the schema's enums that are several words ("at risk")."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for value in node.get("enum", []):
+            if isinstance(value, str) and " " in value.strip():
+                found.add(value.lower())
+        for sub in node.values():
+            found |= _phrases(sub)
+    elif isinstance(node, list):
+        for sub in node:
+            found |= _phrases(sub)
+    return found
+
+
+def _prose_words(value: Any) -> set[str]:
+    """Return the words of the strings in ``value`` that are longer than a label."""
+    if isinstance(value, str):
+        found = words(value)
+        return found if len(found) > LABEL_WORDS else set()
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return set().union(*(_prose_words(item) for item in items))
+
+
 def select_scope(template: SiteTemplate, content: dict[str, Any], instruction: str) -> list[str]:
     """Return the top-level pointers an instruction is about (every section if unclear)."""
-    sections = list(template.schema.get("properties", {}))
+    properties = template.schema.get("properties", {})
+    sections = list(properties)
     everything = ["/" + escape(name) for name in sections]
     asked = words(instruction)
-    if not asked or asked & WHOLE_PAGE:
+    if not asked or asked & WHOLE_PAGE or _THE_PAGE.search(instruction.lower()):
         return everything
+    # A status written in the instruction ("mark it at risk") does not name the risks section.
+    naming = asked - set().union(
+        *(words(p) for p in _phrases(properties) if p in instruction.lower())
+    )
     texts = {name: words(element_text(content.get(name))) for name in sections}
     seen_in: dict[str, int] = {}
     for section_words in texts.values():
         for word in section_words:
             seen_in[word] = seen_in.get(word, 0) + 1
-    named, evidence = {}, {}
+    name_words = {name: words(name.replace("_", " ")) for name in sections}
+    named = [n for n in sections if name_words[n] and name_words[n] <= naming]
+    evidence = {}
     for name in sections:
-        node = template.schema["properties"][name]
-        named[name] = NAME_WEIGHT * len(asked & words(name.replace("_", " ")))
-        rare = {w for w in asked & texts[name] if seen_in[w] <= RARE_SECTIONS}
-        evidence[name] = FIELD_WEIGHT * len(asked & _field_names(node)) + WORD_WEIGHT * len(rare)
-    if any(named.values()):
+        # Once the instruction names what it changes, the names, dates and statuses in it are
+        # values to write, which recur in other sections' labels; only prose that discusses the
+        # same thing (a summary that mentions it) may need the edit too.
+        pointed = texts[name] if not named else _prose_words(content.get(name))
+        rare = {w for w in asked & pointed if seen_in[w] <= RARE_SECTIONS}
+        evidence[name] = (
+            NAME_WEIGHT * len(naming & name_words[name])  # the "beta" of beta_date
+            + FIELD_WEIGHT * len(asked & _field_names(properties[name]))
+            + WORD_WEIGHT * len(rare)
+        )
+    if named:
         # Sections named outright, plus any that the instruction's words point to strongly.
-        chosen = [n for n in sections if named[n] or evidence[n] >= 2 * WORD_WEIGHT]
+        chosen = [n for n in sections if n in named or evidence[n] >= 2 * WORD_WEIGHT]
     else:
         best = max(evidence.values(), default=0)
         if best < MIN_SCORE:

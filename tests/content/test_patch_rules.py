@@ -117,7 +117,17 @@ def test_value_json_is_parsed_and_plain_text_accepted_for_text_fields(
         ("Mark the feature freeze milestone as done", ["/milestones"]),
         ("Add an FAQ entry about pricing", ["/faq"]),
         ("Make the whole page friendlier", None),
+        ("Rewrite the page for executives", None),
         ("asdf qwerty", None),
+        # A name that holds "page" is not the page; a status is not the section of that name;
+        # one word of a two-word section name does not name it.
+        ("Add a link to the pricing page note in the links", ["/links"]),
+        ("Move the feature freeze milestone to 2026-12-22 and mark it at risk", ["/milestones"]),
+        ("Add a FAQ entry: does the beta cost anything? No, the beta is free.", ["/faq"]),
+        ("Say in the summary that twelve customers have joined the beta", ["/summary"]),
+        ("Move the beta to 2027-01-20", ["/beta_date"]),
+        # People's names recur in the owners and milestones: they do not call for those.
+        ("Add a risk that the German docs may be late, owned by Mei Chen", ["/risks"]),
     ],
 )
 def test_scope_follows_the_instruction(
@@ -146,6 +156,30 @@ def test_revision_messages_fence_data_and_describe_the_shape(launch_hub: SiteTem
         '/risks: list (max 10) of {risk: text, severity: "high"|"medium"|"low"' in user["content"]
     )
     assert schema_outline(launch_hub.schema["properties"]["ga_date"]) == "date YYYY-MM-DD or null"
+
+
+def test_revision_guidance_keeps_what_is_about_the_sections_shown(
+    launch_hub: SiteTemplate,
+) -> None:
+    content = example_content("launch_hub")
+
+    def system_for(*names: str) -> str:
+        request = RevisionRequest(
+            template=launch_hub.spec,
+            instruction="Add a risk",
+            parts=[("/" + name, content[name]) for name in names],
+            others=[],
+            digest="",
+        )
+        return build_revision_messages(request)[0]["content"]
+
+    risks = system_for("risks")
+    assert "New notes (a sync" in risks  # the guidance's opening applies to every revision
+    assert "A risk that appeared" in risks
+    assert "logged decision" not in risks and "/milestones/N/status" not in risks
+    assert "moved). A new milestone" in system_for("milestones")  # a wrapped item stays whole
+    everything = system_for(*launch_hub.schema["properties"])
+    assert all(item in everything for item in ("logged decision", "A risk", "`summary`"))
 
 
 def test_anchoring_follows_the_quote_and_gives_up_when_it_is_gone() -> None:

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from app.ingest import IngestedFile, IngestError, IngestLimits, ingest, load_tables
+from app.ingest.frames import QUICK_CHECK_ROWS
 
 
 def frame_of(name: str, data: bytes, limits: IngestLimits | None = None) -> pd.DataFrame:
@@ -107,6 +108,16 @@ def test_decimal_comma_keeps_dotted_dates_as_text() -> None:
 def test_thousands_separators_in_quoted_numbers() -> None:
     frame = frame_of("us.csv", b'item,price\nA,"1,234.50"\nB,"12.00"\n')
     assert frame["price"].tolist() == pytest.approx([1234.5, 12.0])
+
+
+def test_grouped_numbers_are_checked_past_the_first_rows() -> None:
+    # The first rows are only a quick check: a separator or a word after them decides too.
+    plain = "".join(f"{n}\n" for n in range(QUICK_CHECK_ROWS + 5))
+    late_separator = frame_of("late.csv", f'price\n{plain}"1,234.50"\n'.encode())
+    assert late_separator["price"].iloc[-1] == pytest.approx(1234.5)
+    grouped = "".join(f'"1,{n % 1000:03d}.50"\n' for n in range(QUICK_CHECK_ROWS + 5))
+    late_word = frame_of("word.csv", f"price\n{grouped}tbd\n".encode())
+    assert late_word["price"].iloc[0] == "1,000.50" and late_word["price"].iloc[-1] == "tbd"
 
 
 def test_decimal_point_file_with_semicolons_is_not_decimal_comma() -> None:

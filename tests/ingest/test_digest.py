@@ -12,6 +12,7 @@ import pytest
 from app.ingest import IngestedFile, Table, ingest, render_digest
 from app.ingest.digest import table_file_digest
 from app.ingest.digest_text import fair_shares
+from app.ingest.frames import QUICK_CHECK_ROWS
 
 CUSTOMER_REVIEW = [
     "customer_review/usage.csv",
@@ -63,6 +64,23 @@ def test_text_columns_list_top_values(ingest_sample: Callable[[str], IngestedFil
         {"value": "urgent", "count": 4},
     ]
     assert len(column(file, "ticket_id")["top"]) == 5
+
+
+def test_a_late_value_decides_the_column_type_and_counts() -> None:
+    days = "".join(f"2026-01-{n % 28 + 1:02d},north\n" for n in range(QUICK_CHECK_ROWS + 5))
+    file = ingest("days.csv", f"day,region\n{days}soon,\n".encode())
+    assert column(file, "day")["dtype"] == "text"  # one value after the first rows is no date
+    assert column(file, "day")["distinct"] == 29
+    assert column(file, "region") == {
+        "name": "region",
+        "dtype": "text",
+        "nulls": 1,
+        "distinct": 1,
+        "top": [{"value": "north", "count": QUICK_CHECK_ROWS + 5}],
+    }
+    file = ingest("dates.csv", f"day,region\n{days}".encode())
+    assert column(file, "day")["dtype"] == "date"
+    assert column(file, "day")["distinct"] == 28
 
 
 def test_digest_clips_cells_and_never_holds_a_large_file() -> None:
