@@ -47,9 +47,12 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 # pools upstream connections must drop idle ones sooner (nginx: keepalive_timeout 4s), or it
 # may reuse one gunicorn is closing. deploy/nginx.conf opens one connection per request.
 keepalive = _int("GUNICORN_KEEPALIVE", 5)
-# Restart workers now and then so a slow leak (parsed workbooks, plotly figures) cannot grow.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# Workers are not recycled by default: at 2,000 requests (tried first) the workers of a busy
+# server reached the count within a second of each other and all re-imported the app at once
+# (several seconds each on 2 cores), which stalled serving (bench/README.md, serving). To bound
+# a slow leak, set a large count with a jitter of half of it, e.g. 100000 and 50000.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 # Not preloaded: app.wsgi starts the job thread pool and resumes left-over jobs at import, and
 # threads do not survive fork; each worker builds its own app, engine and pool instead.
 preload_app = False

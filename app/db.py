@@ -8,14 +8,17 @@ Read transactions stay deferred so readers never block each other under WAL.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, Response, g, request
 from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
@@ -44,9 +47,14 @@ class Database:
     """One engine and two session factories: deferred reads and immediate writes."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"echo": echo}
         if url.startswith("sqlite"):
+            # A file does not drop connections: no ping before each use.
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            # A server may have closed an idle connection (restart, failover): ping it when it
+            # leaves the pool (a published page checks one out once: app.auth.one_read_transaction).
+            kwargs["pool_pre_ping"] = True
         self.url = url
         self.engine = create_engine(url, **kwargs)
         self.is_sqlite = self.engine.dialect.name == "sqlite"
@@ -125,7 +133,14 @@ def init_app(app: Flask) -> None:
     @app.teardown_appcontext
     def close_session(error: BaseException | None) -> None:
         session: Session | None = g.pop("db_session", None)
-        if session is not None:
+        if session is None:
+            return
+        try:
             if error is not None:
                 session.rollback()
             session.close()
+        except SQLAlchemyError:
+            # The answer is already made: ending the transaction of a connection the database
+            # dropped (a restart) must not turn it into a 500. The pool replaces the connection.
+            log.warning("closing a request's database session failed", exc_info=True)
+            session.invalidate()

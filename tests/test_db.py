@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from flask import Flask
+from flask import Flask, g
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from app.db import Database
 from app.models import Group
@@ -46,3 +47,34 @@ def test_sqlite_pragmas(app: Flask) -> None:
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+class DroppedConnectionSession:
+    """A request session whose connection the database dropped after the view answered."""
+
+    def __init__(self) -> None:
+        self.invalidated = False
+
+    def rollback(self) -> None:
+        raise OperationalError("ROLLBACK", {}, Exception("server closed the connection"))
+
+    close = rollback
+
+    def invalidate(self) -> None:
+        self.invalidated = True
+
+
+def test_a_connection_dropped_at_teardown_does_not_turn_the_answer_into_a_500(app: Flask) -> None:
+    # A PostgreSQL restart under load: the view read and answered, then ending its read
+    # transaction failed (found by bench/load_viewers.py --restart-db-at).
+    dropped = DroppedConnectionSession()
+
+    @app.get("/_test/answered")
+    def answered() -> str:
+        g.db_session = dropped
+        return "answered"
+
+    response = app.test_client().get("/_test/answered")
+    assert response.status_code == 200
+    assert response.text == "answered"
+    assert dropped.invalidated

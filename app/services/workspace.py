@@ -261,8 +261,17 @@ def load(session: Session, env: Mapping[str, Any]) -> dict[str, Any]:
     cached: dict[str, Any] | None = session.info.get(_CACHE_KEY)
     if cached is not None:
         return cached
+    return remember(session, env, session.get(WorkspaceSettingsRow, ROW_ID))
+
+
+def remember(
+    session: Session, env: Mapping[str, Any], row: WorkspaceSettingsRow | None
+) -> dict[str, Any]:
+    """Cache for the session the settings of a row the caller has just read (None: no row).
+
+    Sign-in reads the row with the session: no query of its own, and a change counts at once.
+    """
     values = _initial(env)
-    row = session.get(WorkspaceSettingsRow, ROW_ID)
     if row is not None:
         for name, value in row.values.items():
             if name in FIELDS_BY_NAME:

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import functools
+
 from flask import Blueprint, g, redirect, render_template, request, send_file, url_for
 from markupsafe import Markup, escape
+from sqlalchemy import Select, bindparam, select
+from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.wrappers import Response
 
 from app.access import Action, Principal, State, can, sees_gone_page, state_of
-from app.auth import current_principal, workspace_settings
+from app.auth import current_principal, one_read_transaction, workspace_settings
 from app.db import get_session
 from app.errors import NotFound, NotSignedIn
 from app.models import Site, User
 from app.render import BANNER_SLOT, STATUS_SLOT
 from app.services.lifecycle import expiry_notice, restorable_until
 from app.services.review import official_status
-from app.services.sites import get_site_by_slug
 from app.services.wiring import get_deps
 from app.site_assets import IMMUTABLE, PLOTLY_JS, is_current
 from app.web import SITE_CSP
@@ -169,8 +172,19 @@ def _send_page(site: Site, number: int) -> Response:
     return response
 
 
+@functools.cache
+def _site_by_slug() -> Select[Site]:
+    # One query, built once: the site and its grants (what the access check reads). The owner,
+    # whom a page never shows, is loaded only if a banner or the "gone" page asks for them.
+    return (
+        select(Site)
+        .where(Site.slug == bindparam("slug"))
+        .options(joinedload(Site.grants), lazyload(Site.owner))
+    )
+
+
 def _find(slug: str) -> Site:
-    site = get_site_by_slug(get_session(), slug)
+    site = get_session().scalars(_site_by_slug(), {"slug": slug}).unique().first()
     if current_principal().id is None:
         raise NotSignedIn("Sign in to open this site.")
     if site is None:
@@ -227,6 +241,7 @@ def site_redirect(slug: str) -> Response:
 
 
 @bp.get("/s/<slug>/")
+@one_read_transaction
 def site_page(slug: str) -> Response:
     """Serve the published version to members allowed to see it.
 
@@ -248,6 +263,7 @@ def site_page(slug: str) -> Response:
 
 
 @bp.get("/s/<slug>/v/<int:number>/")
+@one_read_transaction
 def site_version(slug: str, number: int) -> Response:
     """Serve one version (draft or earlier) to the people who edit or review the site.
 

@@ -77,7 +77,7 @@ def load_gunicorn_conf(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, **env: str
 ) -> dict[str, Any]:
     monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    for name in ("PORT", "WEB_CONCURRENCY", "SITEWRIGHT_LOG_FORMAT"):
+    for name in ("PORT", "WEB_CONCURRENCY", "GUNICORN_MAX_REQUESTS", "SITEWRIGHT_LOG_FORMAT"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -87,14 +87,17 @@ def load_gunicorn_conf(
 def test_gunicorn_conf_reads_the_environment(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    conf = load_gunicorn_conf(monkeypatch, tmp_path, PORT="9001", WEB_CONCURRENCY="3")
+    conf = load_gunicorn_conf(
+        monkeypatch, tmp_path, PORT="9001", WEB_CONCURRENCY="3", GUNICORN_MAX_REQUESTS="100000"
+    )
     assert conf["bind"] == "0.0.0.0:9001"
     assert conf["workers"] == 3
     assert conf["preload_app"] is False
-    assert conf["timeout"] >= 120 and conf["max_requests"] > 0 and conf["max_requests_jitter"] > 0
+    assert conf["timeout"] >= 120 and conf["max_requests"] == 100000
     assert "{x-request-id}o" in conf["access_log_format"]
     default = load_gunicorn_conf(monkeypatch, tmp_path)
     assert 3 <= default["workers"] <= 8
+    assert default["max_requests"] == 0  # recycling all workers at once stalled serving
 
 
 def test_gunicorn_json_logging(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
