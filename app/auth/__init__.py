@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 from flask import Flask, current_app, g, request, session
 
 from app.access import Principal
-from app.auth.identity import principal_for
+from app.auth import sessions
+from app.auth.identity import principal_of
 from app.auth.sessions import SignIn, sign_in_for_api_token, sign_in_for_session
-from app.db import UNSAFE_METHODS, get_session
+from app.db import get_session, reads_in_one_transaction
 from app.errors import NotSignedIn
 from app.models import User
 from app.services import workspace
@@ -32,42 +33,32 @@ def bearer_token() -> str | None:
 def load_user() -> None:
     """Find who is asking: a browser session, or an API token sent as Bearer."""
     g.auth_method = None
-    found: SignIn = (None, None)
+    found: SignIn | None = None
     token = bearer_token()
+    # A read-only page reads plain columns; the user's ORM object only if the view asks for it.
+    one_read = reads_in_one_transaction()
     if token is not None:
-        found = sign_in_for_api_token(get_session(), token)
-        g.auth_method = "token" if found[0] else None
+        found = sign_in_for_api_token(get_session(), token, with_user=not one_read)
+        g.auth_method = "token" if found else None
     elif "sid" in session:
-        found = sign_in_for_session(get_session(), session.get("sid"))
-        g.auth_method = "session" if found[0] else None
-    g.user, row = found
+        found = sign_in_for_session(get_session(), session.get("sid"), with_user=not one_read)
+        g.auth_method = "session" if found else None
+    g.sign_in = found
     settings: Mapping[str, Any] = current_app.config
-    if g.user is not None:
+    if found is not None:
         # The workspace settings (who reviews, whether admins see every site) came with the user.
-        workspace.remember(get_session(), current_app.config, row)
+        workspace.remember(get_session(), current_app.config, found.settings)
         settings = workspace_settings()
-    if "db_session" in g and not _reads_in_one_transaction():
+    if "db_session" in g and not one_read:
         # End the look-up's transaction: on a POST it holds SQLite's write lock, which the view
         # should take only when it writes (after reading uploads, for instance), and a view
         # that saves counted views before reading them must not read an older snapshot.
         g.db_session.commit()
-    g.principal = principal_for(g.user, settings)
-
-
-def one_read_transaction(view: F) -> F:
-    """Mark a read-only view that may read in the sign-in look-up's transaction.
-
-    Saves a commit and a second connection check-out per request (a round trip and a ping on
-    PostgreSQL); only for views that neither write nor read what they just had saved.
-    """
-    view.one_read_transaction = True  # type: ignore[attr-defined]
-    return view
-
-
-def _reads_in_one_transaction() -> bool:
-    view = current_app.view_functions.get(request.endpoint or "")
-    marked = bool(getattr(view, "one_read_transaction", False))
-    return marked and request.method not in UNSAFE_METHODS
+    g.principal = (
+        Principal(id=None)
+        if found is None
+        else principal_of(found.user_id, found.email, found.groups, settings)
+    )
 
 
 def workspace_settings() -> dict[str, Any]:
@@ -76,8 +67,11 @@ def workspace_settings() -> dict[str, Any]:
 
 
 def current_user() -> User | None:
-    """Return the signed-in user of this request, or None."""
-    user: User | None = g.get("user")
+    """Return the signed-in user of this request, or None (read on first use if need be)."""
+    if "user" not in g:
+        found: SignIn | None = g.get("sign_in")
+        g.user = None if found is None else sessions.user_of(get_session(), found)
+    user: User | None = g.user
     return user
 
 

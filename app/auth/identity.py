@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -49,34 +49,53 @@ def check_membership(email: str, groups: Iterable[str], settings: Mapping[str, A
 
 def is_admin(user: User, settings: Mapping[str, Any]) -> bool:
     """Say whether the user is an admin by e-mail or by group."""
-    if user.email.lower() in settings["ADMINS"]:
-        return True
-    group = settings["ADMIN_GROUP"]
-    return bool(group) and group in user.group_names
+    return _is_admin(user.email, user.group_names, settings)
 
 
 def is_reviewer(user: User, settings: Mapping[str, Any]) -> bool:
     """Say whether the user may review sites: members of the reviewer group, and admins while
     the workspace lets admins open every site (reviewers read the sites they review)."""
-    group = settings["REVIEWER_GROUP"]
-    if bool(group) and group in user.group_names:
+    return _is_reviewer(user.email, user.group_names, settings)
+
+
+def _is_admin(email: str, groups: Collection[str], settings: Mapping[str, Any]) -> bool:
+    if email.lower() in settings["ADMINS"]:
         return True
-    return is_admin(user, settings) and bool(settings.get("ADMINS_SEE_ALL_SITES", True))
+    group = settings["ADMIN_GROUP"]
+    return bool(group) and group in groups
+
+
+def _is_reviewer(email: str, groups: Collection[str], settings: Mapping[str, Any]) -> bool:
+    group = settings["REVIEWER_GROUP"]
+    if bool(group) and group in groups:
+        return True
+    return _is_admin(email, groups, settings) and bool(settings.get("ADMINS_SEE_ALL_SITES", True))
 
 
 def principal_for(user: User | None, settings: Mapping[str, Any]) -> Principal:
     """Describe a user for the access policy."""
     if user is None:
         return Principal(id=None)
-    admin = is_admin(user, settings)
+    return principal_of(user.id, user.email, frozenset(user.group_names), settings, user.is_active)
+
+
+def principal_of(
+    user_id: int,
+    email: str,
+    groups: frozenset[str],
+    settings: Mapping[str, Any],
+    is_active: bool = True,
+) -> Principal:
+    """Describe a member, given as the columns the access policy reads, for the access policy."""
+    admin = _is_admin(email, groups, settings)
     return Principal(
-        id=user.id,
-        email=user.email,
+        id=user_id,
+        email=email,
         is_admin=admin,
         sees_all_sites=admin and bool(settings.get("ADMINS_SEE_ALL_SITES", True)),
-        is_reviewer=is_reviewer(user, settings),
-        is_active=user.is_active,
-        groups=frozenset(user.group_names),
+        is_reviewer=_is_reviewer(email, groups, settings),
+        is_active=is_active,
+        groups=groups,
     )
 
 

@@ -10,18 +10,42 @@ import datetime as dt
 import functools
 import hashlib
 import secrets
-from typing import TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, bindparam, delete, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Label, Select, bindparam, delete, select
+from sqlalchemy.orm import InstrumentedAttribute, Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
-from app.models import ApiToken, User, UserSession, WorkspaceSettingsRow, utcnow
+from app.models import (
+    ApiToken,
+    Group,
+    User,
+    UserSession,
+    WorkspaceSettingsRow,
+    user_groups,
+    utcnow,
+)
 from app.services.workspace import ROW_ID
 
 TOKEN_PREFIX = "swt_"  # noqa: S105 - a public prefix, not a secret
-Credential = TypeVar("Credential", UserSession, ApiToken)
-# Who a request signed in as (None: nobody) and the workspace settings row (None: none saved).
-SignIn = tuple[User | None, WorkspaceSettingsRow | None]
+Credential = type[UserSession] | type[ApiToken]
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """Who a request signed in as, and the workspace settings saved with it (None: none saved).
+
+    ``user`` is the ORM object when the caller asked for it, else the user's columns, which
+    :func:`user_of` turns into one only if a view needs it.
+    """
+
+    user_id: int
+    email: str
+    groups: frozenset[str]
+    settings: Mapping[str, Any] | None
+    user: User | Mapping[str, Any]
 
 
 def _hash(token: str) -> str:
@@ -42,28 +66,19 @@ def start_session(session: Session, user: User, method: str, hours: int) -> str:
     return token
 
 
-def user_for_session(session: Session, token: str | None) -> User | None:
-    """Return the active user of a live session token, or None."""
-    return sign_in_for_session(session, token)[0]
-
-
-def sign_in_for_session(session: Session, token: str | None) -> SignIn:
-    """Return the active user of a live session token (or None) and the workspace settings row.
+def sign_in_for_session(
+    session: Session, token: str | None, *, with_user: bool = True
+) -> SignIn | None:
+    """Return who a live session token signs in as (None: nobody), with the settings row.
 
     One query per request: the session row, its user with the user's groups, and the settings
     row (which says who reviews and whether admins see every site). All of it is read afresh
     every time, so an ended session, a deactivated user or a changed setting counts on the very
-    next request, in every process.
+    next request, in every process. ``with_user=False`` reads plain columns, not ORM objects.
     """
     if not token:
-        return None, None
-    found = _with_settings(session, UserSession, _hash(token))
-    if found is None:
-        return None, None
-    row, settings = found
-    if row.expires_at < utcnow() or not row.user.is_active:
-        return None, settings
-    return row.user, settings
+        return None
+    return _sign_in(session, UserSession, _hash(token), with_user)
 
 
 def end_session(session: Session, token: str | None) -> None:
@@ -82,41 +97,105 @@ def create_api_token(session: Session, user: User, name: str) -> tuple[ApiToken,
     return row, token
 
 
-def user_for_api_token(session: Session, token: str | None) -> User | None:
-    """Return the active owner of a valid, unrevoked API token, or None."""
-    return sign_in_for_api_token(session, token)[0]
-
-
-def sign_in_for_api_token(session: Session, token: str | None) -> SignIn:
-    """Return the active owner of a valid, unrevoked API token (or None) and the workspace
-    settings row, in one query (as :func:`sign_in_for_session`)."""
+def sign_in_for_api_token(
+    session: Session, token: str | None, *, with_user: bool = True
+) -> SignIn | None:
+    """Return who a valid, unrevoked API token signs in as (None: nobody), with the settings
+    row, in one query (as :func:`sign_in_for_session`)."""
     if not token or not token.startswith(TOKEN_PREFIX):
-        return None, None
-    found = _with_settings(session, ApiToken, _hash(token))
-    if found is None:
-        return None, None
-    row, settings = found
-    if row.revoked_at is not None or not row.user.is_active:
-        return None, settings
-    return row.user, settings
+        return None
+    return _sign_in(session, ApiToken, _hash(token), with_user)
 
 
-def _with_settings(
-    session: Session, model: type[Credential], key: str
-) -> tuple[Credential, WorkspaceSettingsRow | None] | None:
-    """Read a session or token row with its user, the user's groups and the settings row."""
-    found = session.execute(_sign_in_query(model), {"key": key}).unique().first()
-    return None if found is None else (found[0], found[1])
+def user_of(session: Session, found: SignIn) -> User:
+    """Return the signed-in user as an ORM object of ``session``.
+
+    Built from the columns the sign-in read in this request, with no query of its own (an error
+    page answering a database outage shows who is signed in too); the groups load on first use.
+    """
+    if isinstance(found.user, User):
+        return found.user
+    existing = session.identity_map.get(identity_key(User, found.user_id))
+    if isinstance(existing, User):
+        return existing
+    user = User(**found.user)
+    make_transient_to_detached(user)
+    session.add(user)
+    return user
+
+
+def _is_live(model: Credential, ends: dt.datetime | None) -> bool:
+    # A session row lives until it expires; a token row until it is revoked.
+    if model is UserSession:
+        return ends is not None and ends >= utcnow()
+    return ends is None
+
+
+def _sign_in(session: Session, model: Credential, key: str, with_user: bool) -> SignIn | None:
+    if with_user:
+        found = session.execute(_user_query(model), {"key": key}).unique().first()
+        if found is None:
+            return None
+        user, ends, settings = found
+        if not _is_live(model, ends) or not user.is_active:
+            return None
+        return SignIn(user.id, user.email, frozenset(user.group_names), settings, user)
+    # One row per group of the user (one with no group name when they have none).
+    rows = session.execute(_column_query(model), {"key": key}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    if not _is_live(model, first.ends) or not first.is_active:
+        return None
+    groups = frozenset(row.group for row in rows if row.group is not None)
+    columns = {column.key: first._mapping[column] for column in User.__table__.columns}
+    return SignIn(first.id, first.email, groups, first.settings, columns)
+
+
+def _key_and_end(model: Credential) -> tuple[InstrumentedAttribute[str], Label[Any]]:
+    if model is UserSession:
+        return UserSession.id, UserSession.expires_at.label("ends")
+    return ApiToken.token_hash, ApiToken.revoked_at.label("ends")
+
+
+# Both statements are built once: composing one costs about as much as running it on SQLite.
+# The settings row is joined on its fixed id, so it comes back whether one was saved or not.
 
 
 @functools.cache
-def _sign_in_query(model: type[Credential]) -> Select[Credential, WorkspaceSettingsRow]:
-    # Built once: composing the statement costs about as much as running it on SQLite.
-    column = UserSession.id if model is UserSession else ApiToken.token_hash
+def _user_query(model: Credential) -> Select[tuple[User, Any, Any]]:
+    key, ends = _key_and_end(model)
     return (
-        select(model, WorkspaceSettingsRow)
-        # Joined on its fixed id, so the settings row comes back whether one was saved or not.
+        select(User, ends, WorkspaceSettingsRow.values)
+        .select_from(model)
+        .join(User, User.id == model.user_id)
         .outerjoin(WorkspaceSettingsRow, WorkspaceSettingsRow.id == ROW_ID)
-        .where(column == bindparam("key"))
-        .options(joinedload(model.user).joinedload(User.groups))
+        .where(key == bindparam("key"))
+        .options(joinedload(User.groups))
+    )
+
+
+@functools.cache
+def _column_query(model: Credential) -> Select[Any]:
+    # Tables, not mapped classes: a plain Core statement skips the ORM's result processing.
+    credential = model.__table__
+    key, ends = (
+        (credential.c.id, credential.c.expires_at)
+        if model is UserSession
+        else (credential.c.token_hash, credential.c.revoked_at)
+    )
+    users, groups, saved = User.__table__, Group.__table__, WorkspaceSettingsRow.__table__
+    return (
+        select(
+            ends.label("ends"),
+            users,
+            groups.c.name.label("group"),
+            saved.c["values"].label("settings"),
+        )
+        .select_from(credential)
+        .join(users, users.c.id == credential.c.user_id)
+        .outerjoin(user_groups, user_groups.c.user_id == users.c.id)
+        .outerjoin(groups, groups.c.id == user_groups.c.group_id)
+        .outerjoin(saved, saved.c.id == ROW_ID)
+        .where(key == bindparam("key"))
     )

@@ -248,9 +248,8 @@ def _initial(env: Mapping[str, Any]) -> dict[str, Any]:
     """Return the values an admin has not changed: the environment's, else the defaults."""
     values = {}
     for field in FIELDS:
-        raw = env.get(field.name.upper(), field.default)
         try:
-            values[field.name] = field.parse(raw)
+            values[field.name] = field.parse(env.get(field.name.upper(), field.default))
         except ValueError:
             values[field.name] = field.default
     return values
@@ -261,19 +260,20 @@ def load(session: Session, env: Mapping[str, Any]) -> dict[str, Any]:
     cached: dict[str, Any] | None = session.info.get(_CACHE_KEY)
     if cached is not None:
         return cached
-    return remember(session, env, session.get(WorkspaceSettingsRow, ROW_ID))
+    row = session.get(WorkspaceSettingsRow, ROW_ID)
+    return remember(session, env, None if row is None else row.values)
 
 
 def remember(
-    session: Session, env: Mapping[str, Any], row: WorkspaceSettingsRow | None
+    session: Session, env: Mapping[str, Any], saved: Mapping[str, Any] | None
 ) -> dict[str, Any]:
-    """Cache for the session the settings of a row the caller has just read (None: no row).
+    """Cache for the session the settings row's values the caller has just read (None: no row).
 
     Sign-in reads the row with the session: no query of its own, and a change counts at once.
     """
     values = _initial(env)
-    if row is not None:
-        for name, value in row.values.items():
+    if saved is not None:
+        for name, value in saved.items():
             if name in FIELDS_BY_NAME:
                 values[name] = value
     session.info[_CACHE_KEY] = values

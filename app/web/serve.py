@@ -11,8 +11,8 @@ from sqlalchemy.orm import joinedload, lazyload
 from werkzeug.wrappers import Response
 
 from app.access import Action, Principal, State, can, sees_gone_page, state_of
-from app.auth import current_principal, one_read_transaction, workspace_settings
-from app.db import get_session
+from app.auth import current_principal, workspace_settings
+from app.db import get_session, one_read_transaction
 from app.errors import NotFound, NotSignedIn
 from app.models import Site, User
 from app.render import BANNER_SLOT, STATUS_SLOT

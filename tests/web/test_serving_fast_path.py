@@ -243,3 +243,73 @@ def test_a_post_ends_the_sign_in_transaction_before_the_view(
     # The look-up's transaction (SQLite: it holds the write lock) ends before the view runs.
     sign_in = next(i for i, s in enumerate(statements) if "FROM user_sessions" in s)
     assert statements[sign_in + 1] == "COMMIT", statements
+
+
+def test_the_page_builds_no_user_object_until_a_template_asks(
+    client: FlaskClient, auth: Auth, slug: str, db: Callable[[], Any], statements: list[str]
+) -> None:
+    auth.login(MEMBER, name="Mia Member")
+    with db() as session:
+        session.execute(update(Site).where(Site.slug == slug).values(status="unpublished"))
+    statements.clear()
+
+    response = client.get(f"/s/{slug}/")
+
+    # The "gone" page's header names who is signed in, from the columns the sign-in read: the
+    # only other read of users is the site's owner, whom the page names.
+    assert response.status_code == 410
+    assert "Mia Member" in response.get_data(as_text=True)
+    users = [s for s in statements if s.startswith("SELECT") and "FROM users" in s]
+    assert len(users) == 1 and "WHERE users.id" in users[0], users
+
+
+@pytest.mark.parametrize(
+    ("groups", "audience", "grant", "saved", "page", "draft"),
+    [
+        # An admin by group, while admins see every site.
+        ("sales,admins", "owner", "", {}, 200, 200),
+        # Shared with the second of two groups: the page, not the drafts.
+        ("sales,finance", "groups", "finance", {}, 200, 404),
+        # A reviewer by group reads drafts; the page sends them to the site's own page.
+        ("sales,review", "owner", "", {"reviewer_group": "review"}, 302, 200),
+        # Neither: nothing.
+        ("sales,staff", "owner", "", {}, 404, 404),
+    ],
+)
+def test_groups_read_as_columns_decide_as_the_user_object_would(
+    app: Flask,
+    client: FlaskClient,
+    auth: Auth,
+    slug: str,
+    db: Callable[[], Any],
+    groups: str,
+    audience: str,
+    grant: str,
+    saved: dict[str, Any],
+    page: int,
+    draft: int,
+) -> None:
+    app.config["ADMIN_GROUP"] = "admins"
+    with db() as session:
+        site = session.scalars(select(Site).where(Site.slug == slug)).one()
+        site.audience = audience
+        if grant:
+            session.add(Grant(site_id=site.id, group_name=grant, role="viewer"))
+        if saved:
+            session.merge(WorkspaceSettingsRow(id=1, values=saved))
+    auth.login(MEMBER, groups=groups)
+
+    assert page_status(client, slug) == page
+    assert client.get(f"/s/{slug}/v/1/").status_code == draft
+
+
+def test_api_token_on_a_page_is_read_as_columns_and_revocation_counts_at_once(
+    client: FlaskClient, make_token: Callable[..., str], slug: str, db: Callable[[], Any]
+) -> None:
+    headers = {"Authorization": f"Bearer {make_token(MEMBER)}"}
+    assert page_status(client, slug, headers=headers) == 200
+
+    with db() as session:
+        session.execute(update(ApiToken).values(revoked_at=utcnow()))
+
+    assert page_status(client, slug, headers=headers) == 302  # to sign-in
