@@ -27,8 +27,8 @@ GOOD = json.dumps(example_content("customer_review"))
 
 @pytest.fixture
 def app(llm_settings: dict[str, Any]) -> Iterator[Flask]:
-    """Jobs on this process's thread pool, with a one-second lease."""
-    llm_settings.update(LLM_TIMEOUT_S=30, JOB_LEASE_S=1)
+    """Jobs on this process's thread pool, with a two-second lease."""
+    llm_settings.update(LLM_TIMEOUT_S=30, JOB_LEASE_S=2)
     yield from _serve(llm_settings)
 
 
@@ -46,7 +46,7 @@ def test_heartbeats_keep_a_slow_job_from_being_reclaimed(
     samples_dir: Path,
     llm_server: FakeLLMServer,
 ) -> None:
-    llm_server.script(Reply(content=GOOD, delay_s=3))  # three leases long
+    llm_server.script(Reply(content=GOOD, delay_s=6))  # three leases long
     job_id = create(client, make_token, samples_dir)
     deps = app.extensions["sitewright.deps"]
     wait_for(app, job_id, lambda job: job.step == "drafting")
@@ -93,7 +93,7 @@ def test_a_runner_that_lost_its_lease_saves_no_version(
     llm_server: FakeLLMServer,
 ) -> None:
     """A process that stalled past its lease: maintenance queued the job again meanwhile."""
-    llm_server.script(Reply(content=GOOD, delay_s=1.5))
+    llm_server.script(Reply(content=GOOD, delay_s=2))
     job_id = create(client, make_token, samples_dir)
     deps = app.extensions["sitewright.deps"]
     wait_for(app, job_id, lambda job: job.step == "drafting")

@@ -31,13 +31,15 @@ from tests.fakes.llm_server import FakeLLMServer, Reply
 from tests.jobs.conftest import job_row, wait_for
 
 GOOD = json.dumps(example_content("customer_review"))
+# Long enough that a loaded machine does not outlast it between two steps of a test.
+LEASE_S = 4
 Worker = Callable[..., subprocess.Popen[str]]
 
 
 @pytest.fixture
 def app(llm_settings: dict[str, Any], redis_url: str) -> Iterator[Flask]:
     """The web side: drafts through the loopback LLM server, queues jobs in Redis."""
-    llm_settings.update(REDIS_URL=redis_url, LLM_TIMEOUT_S=60, JOB_LEASE_S=2)
+    llm_settings.update(REDIS_URL=redis_url, LLM_TIMEOUT_S=60, JOB_LEASE_S=LEASE_S)
     yield from _serve(llm_settings)
 
 
@@ -95,7 +97,7 @@ def test_a_worker_killed_mid_job_leaves_the_job_queued_again_then_done(
     assert job_row(app, job_id).status == "running"  # nobody has noticed yet
     deps = app.extensions["sitewright.deps"]
     assert deps.lease.reclaim(deps.runner).requeued == []  # the lease has not run out yet
-    time.sleep(2.2)
+    time.sleep(LEASE_S + 0.3)
     done = deps.lease.reclaim(deps.runner)
     assert done.requeued == [job_id]
     job = job_row(app, job_id)
@@ -124,7 +126,7 @@ def test_a_job_whose_worker_died_too_often_fails_with_the_reason(
     worker.wait(timeout=10)
     deps = app.extensions["sitewright.deps"]
     deps.lease.max_attempts = 1
-    time.sleep(2.2)
+    time.sleep(LEASE_S + 0.3)
     assert deps.lease.reclaim(deps.runner).failed == [job_id]
     job = job_row(app, job_id)
     assert job.status == "failed" and job.error == abandoned_message(1)
@@ -150,7 +152,7 @@ def test_queued_jobs_redis_lost_are_handed_over_again(
     deps.runner.redis.flushdb()  # Redis restarted: it keeps nothing on disk here
     assert deps.runner.holding() == set()
     assert deps.lease.reclaim(deps.runner).resubmitted == []  # too young to tell from a delay
-    time.sleep(2.2)
+    time.sleep(LEASE_S + 0.3)
     assert deps.lease.reclaim(deps.runner).resubmitted == [job_id]
     assert start_worker("--burst").wait(timeout=90) == 0
     assert job_row(app, job_id).status == "succeeded"
