@@ -45,6 +45,9 @@ class HeldJobs:
     def submit(self, job_id: str) -> None:
         self.submitted.append(job_id)
 
+    def holding(self) -> set[str]:
+        return set(self.submitted)
+
     def shutdown(self) -> None:
         pass
 
