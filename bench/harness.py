@@ -53,14 +53,16 @@ class HeldJobs:
 
 
 @contextmanager
-def database(url: str | None, folder: Path) -> Iterator[str]:
+def database(
+    url: str | None, folder: Path, *, prefix: str = "bench", filename: str = "bench.db"
+) -> Iterator[str]:
     """Yield a fresh database URL: SQLite in ``folder``, or a new schema of PostgreSQL ``url``
-    (dropped afterwards)."""
+    (dropped afterwards, even after the server restarted under it: connections are pinged)."""
     if not url:
-        yield f"sqlite:///{folder / 'bench.db'}"
+        yield f"sqlite:///{folder / filename}"
         return
-    admin = create_engine(url, connect_args={"connect_timeout": 3})
-    schema = "bench_" + secrets.token_hex(4)
+    admin = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    schema = f"{prefix}_" + secrets.token_hex(4)
     with admin.begin() as connection:
         connection.execute(text(f"CREATE SCHEMA {schema}"))
     joiner = "&" if "?" in url else "?"

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from harness import REPO, SAMPLES
+from harness import REPO, SAMPLES, database
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import create_engine, text
@@ -190,27 +190,11 @@ def bench_redis(base: str) -> Iterator[str]:
         connection.close()
 
 
-@contextlib.contextmanager
-def fresh_database(postgres_url: str | None, folder: Path) -> Iterator[str]:
-    """Yield a new database URL: SQLite in ``folder``, or a new schema (dropped afterwards).
-
-    Like ``harness.database``, but its connections are checked before use, so the schema is
-    dropped even after the server was restarted under it (``--restart-db-at``).
-    """
-    if not postgres_url:
-        yield f"sqlite:///{folder / 'sitewright.db'}"
-        return
-    admin = create_engine(postgres_url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
-    schema = "load_" + secrets.token_hex(4)
-    with admin.begin() as connection:
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
-    joiner = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{joiner}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as connection:
-            connection.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+def fresh_database(
+    postgres_url: str | None, folder: Path
+) -> contextlib.AbstractContextManager[str]:
+    """A new database for the stack: SQLite in ``folder``, or a new schema (dropped afterwards)."""
+    return database(postgres_url, folder, prefix="load", filename="sitewright.db")
 
 
 def base_env(folder: Path, database_url: str, extra: dict[str, str]) -> dict[str, str]:
